@@ -1,0 +1,1 @@
+"""collections layer of graphengine (see DESIGN.md)."""

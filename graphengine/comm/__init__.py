@@ -1,0 +1,1 @@
+"""comm layer of graphengine (see DESIGN.md)."""

@@ -1,0 +1,218 @@
+"""One configuration for all of graphengine: documented defaults, environment overrides.
+
+Every knob lives in :data:`DEFAULTS` below with a comment saying what it does. A value can
+be overridden by an environment variable ``GRAPHENGINE_<KEY>`` (dots become ``__``, dashes
+become ``_``; the value is parsed as a Python literal when it looks like one) or for a block
+of code with :func:`set`::
+
+    >>> import graphengine
+    >>> with graphengine.config.set(scheduler="sync"):
+    ...     graphengine.config.get("scheduler")
+    'sync'
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["DEFAULTS", "get", "set", "refresh", "snapshot"]
+
+_NO_DEFAULT = object()
+
+#: Defaults, by dotted key. Keep a comment on every entry: this table is the documentation.
+DEFAULTS: dict[str, Any] = {
+    # --- local execution -------------------------------------------------------------
+    # Default scheduler for .compute(): "threads", "sync" or "processes" (a Client, when
+    # one is active, takes precedence).
+    "scheduler": "threads",
+    # Worker threads/processes for the local pools; None means the number of cores.
+    "num-workers": None,
+    # --- graph optimisation ----------------------------------------------------------
+    # Fuse linear chains of tasks into one task before execution.
+    "optimization.fuse.active": True,
+    # Longest chain fused into one task (bounds the size of a fused key name and task).
+    "optimization.fuse.max-width": 64,
+    # Inline tasks marked cheap/constant into their dependents.
+    "optimization.inline.active": True,
+    # --- arrays ----------------------------------------------------------------------
+    # Target bytes per chunk for chunks="auto".
+    "array.chunk-size": 128 * 2**20,
+    # --- comm (wire protocol) --------------------------------------------------------
+    # Seconds to keep retrying a connect before raising a timeout naming the address.
+    "comm.timeouts.connect": 10.0,
+    # Largest single frame accepted from a peer, in bytes.
+    "comm.max-frame-size": 4 * 2**30,
+    # Largest whole message (header + all frames) accepted from a peer, in bytes.
+    "comm.max-message-size": 64 * 2**30,
+    # Largest msgpack header accepted, in bytes (headers carry control data only).
+    "comm.max-header-size": 64 * 2**20,
+    # Deepest msgpack nesting accepted in a header (guards against nesting bombs).
+    "comm.max-nesting": 64,
+    # Compression for large frames: "auto" (lz4 when installed), "lz4" or None.
+    "comm.compression": "auto",
+    # Frames smaller than this are never compressed.
+    "comm.compression-min-size": 10_000,
+    # Milliseconds a BatchedStream waits to coalesce small messages into one write.
+    "comm.batched-interval": 2,
+    # Open connections kept per peer by an rpc pool.
+    "comm.pool.max-per-peer": 8,
+    # Seconds an unused pooled connection stays open.
+    "comm.pool.idle-timeout": 60.0,
+    # Shared authentication token for tcp:// (None: no token handshake).
+    "comm.auth-token": None,
+    # TLS credentials (paths); None means plain TCP unless a Security is given.
+    "comm.tls.ca-file": None,
+    "comm.tls.cert": None,
+    "comm.tls.key": None,
+}
+
+_local = threading.local()
+_global_overrides: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def _normalize(key: str) -> str:
+    return key.replace("_", "-")
+
+
+def _parse_env_value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    prefix = "GRAPHENGINE_"
+    for name, text in environ.items():
+        if not name.startswith(prefix):
+            continue
+        key = name[len(prefix):].lower().replace("__", ".").replace("_", "-")
+        out[key] = _parse_env_value(text)
+    return out
+
+
+_env: dict[str, Any] = _from_environ(os.environ)
+
+
+def refresh(environ: Mapping[str, str] | None = None) -> None:
+    """Re-read ``GRAPHENGINE_*`` environment variables (``os.environ`` by default)."""
+    global _env
+    _env = _from_environ(os.environ if environ is None else environ)
+
+
+def _stack() -> list[dict[str, Any]]:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def get(key: str, default: Any = _NO_DEFAULT) -> Any:
+    """Return the value in force for ``key``.
+
+    Precedence: the innermost :func:`set` block of this thread, then global :func:`set`
+    calls, then ``GRAPHENGINE_*`` environment variables, then :data:`DEFAULTS`.
+
+    Raises
+    ------
+    KeyError
+        If ``key`` is unknown and no ``default`` is given.
+    """
+    key = _normalize(key)
+    for layer in reversed(_stack()):
+        if key in layer:
+            return layer[key]
+    if key in _global_overrides:
+        return _global_overrides[key]
+    if key in _env:
+        return _env[key]
+    if key in DEFAULTS:
+        return DEFAULTS[key]
+    if default is not _NO_DEFAULT:
+        return default
+    close = [k for k in DEFAULTS if k.split(".")[-1] == key.split(".")[-1]]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise KeyError(f"unknown configuration key {key!r}{hint}")
+
+
+class set(contextlib.AbstractContextManager):  # noqa: A001 - mirrors dask.config.set
+    """Override configuration values, for a ``with`` block or for the process.
+
+    Used as a context manager the override applies to the current thread until the block
+    ends; called bare it applies globally (as ``dask.config.set`` does).
+
+    Parameters
+    ----------
+    arg : mapping, optional
+        Dotted keys to values.
+    **kwargs
+        More keys; ``__`` in a keyword stands for a dot (``comm__compression=None``).
+
+    Examples
+    --------
+    >>> import graphengine
+    >>> with graphengine.config.set({"scheduler": "sync"}):
+    ...     graphengine.config.get("scheduler")
+    'sync'
+    """
+
+    def __init__(self, arg: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        values: dict[str, Any] = {}
+        for k, v in (arg or {}).items():
+            values[_normalize(k)] = v
+        for k, v in kwargs.items():
+            values[_normalize(k.replace("__", "."))] = v
+        self._values = values
+        with _lock:
+            self._previous = {k: _global_overrides.get(k, _NO_DEFAULT) for k in values}
+            _global_overrides.update(values)
+        self._entered = False
+
+    def __enter__(self) -> "set":
+        # Undo the global write made by __init__ and scope the values to this thread.
+        self._restore_global()
+        _stack().append(self._values)
+        self._entered = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stack = _stack()
+        if stack and stack[-1] is self._values:
+            stack.pop()
+        else:  # exited out of order: remove wherever it is
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i] is self._values:
+                    del stack[i]
+                    break
+
+    def _restore_global(self) -> None:
+        with _lock:
+            for k, old in self._previous.items():
+                if old is _NO_DEFAULT:
+                    _global_overrides.pop(k, None)
+                else:
+                    _global_overrides[k] = old
+
+
+def snapshot() -> dict[str, Any]:
+    """All keys with the values in force now (for logging and for shipping to workers)."""
+    return {k: get(k) for k in sorted(DEFAULTS)}
+
+
+@contextlib.contextmanager
+def _isolated() -> Iterator[None]:
+    """Test helper: drop every global override made inside the block."""
+    saved = dict(_global_overrides)
+    try:
+        yield
+    finally:
+        with _lock:
+            _global_overrides.clear()
+            _global_overrides.update(saved)
+

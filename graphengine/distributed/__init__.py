@@ -1,0 +1,1 @@
+"""distributed layer of graphengine (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""scheduler layer of graphengine (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""worker layer of graphengine (see DESIGN.md)."""
