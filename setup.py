@@ -5,7 +5,7 @@ packages = find_packages(include=["graphengine", "graphengine.*"])
 dashboard = ["graphengine.dashboard"] + [
     "graphengine.dashboard." + p for p in find_packages(where="dashboard")
 ]
-package_dir = {"graphengine.dashboard": "dashboard"}
+package_dir = {"graphengine": "graphengine", "graphengine.dashboard": "dashboard"}
 package_dir.update({f"graphengine.dashboard.{p}": f"dashboard/{p.replace('.', '/')}"
                     for p in find_packages(where="dashboard")})
 

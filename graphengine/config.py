@@ -38,18 +38,44 @@ DEFAULTS: dict[str, Any] = {
     "optimization.fuse.max-width": 64,
     # Inline tasks marked cheap/constant into their dependents.
     "optimization.inline.active": True,
+    # --- delayed ---------------------------------------------------------------------
+    # Default for delayed(..., pure=None): True names calls by a hash of the function and
+    # arguments (equal calls share a key); False gives every call a random key, as in Dask.
+    "delayed.pure": False,
     # --- arrays ----------------------------------------------------------------------
     # Target bytes per chunk for chunks="auto".
     "array.chunk-size": 128 * 2**20,
+    # Fan-in of tree reductions: how many partial results one task joins (spread evenly
+    # over the reduced axes).
+    "array.split-every": 16,
+    # Rechunking: go through an intermediate chunking when (input blocks read per output
+    # block) x (output blocks fed per input block), on average, exceeds this: such a
+    # direct rechunk would keep most of the array in memory at once.
+    "array.rechunk.max-fan": 256,
+    # --- dataframes ------------------------------------------------------------------
+    # Fan-in of dataframe tree reductions (sum, value_counts, groupby aggregations).
+    "dataframe.split-every": 8,
+    # A join whose smaller side has at most this many partitions broadcasts that side to
+    # every partition of the other instead of hash-shuffling both.
+    "dataframe.broadcast-join-max-partitions": 1,
+    # Sample points per partition for approximate quantiles (set_index, describe).
+    "dataframe.quantile-samples": 1000,
     # --- comm (wire protocol) --------------------------------------------------------
     # Seconds to keep retrying a connect before raising a timeout naming the address.
     "comm.timeouts.connect": 10.0,
+    # Seconds a new connection may take to exchange versions and authenticate.
+    "comm.timeouts.handshake": 10.0,
     # Largest single frame accepted from a peer, in bytes.
     "comm.max-frame-size": 4 * 2**30,
     # Largest whole message (header + all frames) accepted from a peer, in bytes.
     "comm.max-message-size": 64 * 2**30,
     # Largest msgpack header accepted, in bytes (headers carry control data only).
     "comm.max-header-size": 64 * 2**20,
+    # Most wire frames accepted in one message (bounds the length table a peer can claim).
+    "comm.max-frames": 2**20,
+    # Buffers larger than this are sent as several wire frames (reassembled without a copy
+    # on receipt); also capped by comm.max-frame-size so peers sharing config accept them.
+    "comm.frame-split-size": 2**30,
     # Deepest msgpack nesting accepted in a header (guards against nesting bombs).
     "comm.max-nesting": 64,
     # Compression for large frames: "auto" (lz4 when installed), "lz4" or None.

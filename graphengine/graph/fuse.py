@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from graphengine.graph.spec import Key, Ref, Task, key_name, literal
+from graphengine.graph.spec import Key, Ref, Task, _Nested, key_name, literal
 from graphengine.graph.toposort import dependencies_map, dependents_map, toposort
 
 __all__ = ["fuse", "inline", "fused_key", "mark_cheap", "is_cheap"]
@@ -103,7 +103,8 @@ def fuse(graph: Mapping[Key, Any], keys: Iterable[Key] = (),
         if len(users) != 1 or k in outputs or type(graph.get(k)) is not Task:
             continue
         (d,) = users
-        if len(dependencies[d]) == 1 and type(graph[d]) is Task:
+        # A dependent that reads k twice would run k's folded-in work twice.
+        if len(dependencies[d]) == 1 and type(graph[d]) is Task and _ref_count(graph[d], k) == 1:
             into[k] = d
     if not into:
         return dict(graph)
@@ -152,6 +153,22 @@ def fuse(graph: Mapping[Key, Any], keys: Iterable[Key] = (),
                 out[k] = v.substitute({old: Ref(new) for old, new in renamed.items()
                                        if old in v.dependencies})
     return out
+
+
+def _ref_count(obj: Any, key: Key) -> int:
+    """How many times ``Ref(key)`` occurs in a task's (prepared) arguments."""
+    t = type(obj)
+    if t is Ref:
+        return int(obj.key == key)
+    if t is Task:
+        if key not in obj.dependencies:
+            return 0
+        return (sum(_ref_count(a, key) for a in obj.args)
+                + sum(_ref_count(v, key) for v in obj.kwargs.values()))
+    if t is _Nested:
+        values = obj.items if obj.kind is not dict else [v for _, v in obj.items]
+        return sum(_ref_count(v, key) for v in values)
+    return 0
 
 
 def inline(graph: Mapping[Key, Any], keys: Iterable[Key] | None = None,

@@ -181,7 +181,12 @@ class HighLevelGraph(Mapping):
         for name in reversed(order):
             layer = self.layers[name]
             outputs = layer.output_keys()
-            mine = {k for k in needed if k in outputs}
+            # Scan the smaller side: many one-key layers (delayed) against many needed keys
+            # would otherwise cost layers x keys.
+            if hasattr(outputs, "__len__") and len(outputs) < len(needed):
+                mine = {k for k in outputs if k in needed}
+            else:
+                mine = {k for k in needed if k in outputs}
             if not mine:
                 continue
             needed -= mine

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from graphengine.errors import CycleError
 from graphengine.graph.spec import Key, key_sort_key
-from graphengine.graph.toposort import dependencies_map, dependents_map, toposort
+from graphengine.graph.toposort import dependencies_map, find_cycle
 
 __all__ = ["order"]
 
@@ -47,60 +48,144 @@ def order(graph: Mapping[Key, Any],
     CycleError
         If the graph has a cycle.
     """
-    if dependencies is None:
-        dependencies = dependencies_map(graph)
-    deps = {k: [d for d in v if d in dependencies] for k, v in dependencies.items()}
-
-    # Subtree sizes (a shared task counted once per user: a cheap, stable estimate).
-    size: dict[Key, int] = {}
-    for key in toposort(graph, deps):  # raises CycleError
-        s = 1
-        for d in deps[key]:
-            s += size[d]
-        # Capped: shared subgraphs make the sum grow combinatorially in lattices.
-        size[key] = s if s < _SIZE_CAP else _SIZE_CAP
+    deps = dependencies_map(graph) if dependencies is None else dependencies
+    size, external = _subtree_sizes(deps)  # raises CycleError
 
     if outputs is None:
-        dependents = dependents_map(deps)
-        roots = [k for k, users in dependents.items() if not users]
+        used: set = set().union(*deps.values()) if deps else set()
+        roots = [k for k in deps if k not in used]
     else:
-        roots = list(dict.fromkeys(outputs))
-    roots.sort(key=lambda k: (size[k], key_sort_key(k)))
+        roots = [k for k in dict.fromkeys(outputs) if k in deps]
+    roots = _smallest_first(roots, size)
 
+    # Iterative post-order DFS over one stack. A key is pushed by each parent that finds
+    # it unfinished; its first visit expands it (pushes its children, smallest subtree
+    # on top), its next visit as the top of the stack numbers it, later copies are
+    # skipped. The sizes pass already ruled out cycles, so an expanded key on top of the
+    # stack always means its children are done.
     result: dict[Key, int] = {}
+    expanded: set = set()
     counter = 0
     for root in roots:
         if root in result:
             continue
-        # Iterative post-order DFS: the stack holds (key, remaining children, reversed).
-        stack = [(root, _children(root, deps, size))]
-        entered = {root}
+        stack = [root]
         while stack:
-            key, children = stack[-1]
-            while children:
-                child = children.pop()
-                if child not in result and child not in entered:
-                    entered.add(child)
-                    stack.append((child, _children(child, deps, size)))
-                    break
-            else:
+            key = stack[-1]
+            if key in result:
+                stack.pop()
+                continue
+            if key in expanded:
                 stack.pop()
                 result[key] = counter
                 counter += 1
-    # Keys unreachable from the given outputs still get a (late) priority.
-    if len(result) < len(deps):
-        for key in toposort(graph, deps):
+                continue
+            children = [d for d in deps[key] if d not in result]
+            if external and children:
+                children = [d for d in children if d in deps]
+            n = len(children)
+            if n == 0:
+                stack.pop()
+                result[key] = counter
+                counter += 1
+                continue
+            expanded.add(key)
+            if n == 1:
+                stack.append(children[0])
+            elif n == 2:
+                a, b = children
+                sa, sb = size[a], size[b]
+                if sa > sb or (sa == sb and _key_greater(a, b)):
+                    a, b = b, a
+                stack.append(b)  # the smaller (a) goes on top and runs first
+                stack.append(a)
+            else:
+                children = _smallest_first(children, size)
+                children.reverse()
+                stack.extend(children)
+    # Keys unreachable from the given outputs still get a (late) priority; the sizes
+    # dict is filled in post-order, so this keeps dependencies first.
+    if len(result) < len(size):
+        for key in size:
             if key not in result:
                 result[key] = counter
                 counter += 1
     return result
 
 
-def _children(key: Key, deps: Mapping[Key, list], size: Mapping[Key, int]) -> list:
-    children = deps[key]
-    if len(children) > 1:
-        # Reversed so that pop() yields the smallest subtree first.
-        children = sorted(children, key=lambda k: (size[k], key_sort_key(k)), reverse=True)
-    else:
-        children = list(children)
-    return children
+def _subtree_sizes(deps: Mapping[Key, Iterable[Key]]) -> tuple[dict[Key, int], bool]:
+    """``({key: 1 + sizes of its dependencies}, whether some dependency is outside deps)``.
+
+    A shared task is counted once per user: a cheap, stable estimate, capped because
+    in lattices the sum grows combinatorially. The dict is filled in a topological
+    post-order. Keys are tried in reverse insertion order first, which is already
+    dependencies-first for a culled graph, so most keys cost one pass over their
+    dependencies; any other key falls back to a DFS that also detects cycles.
+    """
+    size: dict[Key, int] = {}
+    external = False
+    for key in reversed(list(deps)):
+        if key in size:
+            continue
+        s = 1
+        try:
+            for d in deps[key]:
+                s += size[d]
+        except KeyError:
+            external |= _size_subtree(key, deps, size)
+            continue
+        size[key] = s if s < _SIZE_CAP else _SIZE_CAP
+    return size, external
+
+
+def _size_subtree(start: Key, deps: Mapping[Key, Iterable[Key]], size: dict) -> bool:
+    """Size ``start`` and everything below it; True if a dependency is outside ``deps``.
+
+    Raises
+    ------
+    CycleError
+        If a cycle is reachable from ``start``.
+    """
+    external = False
+    grey: set = set()  # expanded, not yet sized: on the current DFS path
+    stack = [start]
+    while stack:
+        key = stack[-1]
+        if key in size:
+            stack.pop()
+            continue
+        if key in grey:
+            stack.pop()
+            s = 1
+            for d in deps[key]:
+                s += size.get(d, 0)  # outside the graph: counts nothing
+            size[key] = s if s < _SIZE_CAP else _SIZE_CAP
+            continue
+        grey.add(key)
+        for d in deps[key]:
+            if d in size:
+                continue
+            if d in grey:
+                cycle = find_cycle({k: deps[k] for k in grey})
+                raise CycleError(cycle or sorted(grey, key=repr)[:10])
+            if d in deps:
+                stack.append(d)
+            else:
+                external = True
+    return external
+
+
+def _key_greater(a: Key, b: Key) -> bool:
+    """``a > b`` in a total order over keys: natural order, or key_sort_key when mixed."""
+    try:
+        return a > b
+    except TypeError:
+        return (key_sort_key(a), repr(a)) > (key_sort_key(b), repr(b))
+
+
+def _smallest_first(keys: list, size: Mapping[Key, int]) -> list:
+    """``keys`` sorted by subtree size, then by key (a total order, whatever the hashes)."""
+    try:
+        return sorted(keys, key=lambda k: (size[k], k))
+    except TypeError:  # str and tuple keys mixed: compare them through key_sort_key
+        return sorted(keys, key=lambda k: (size[k], key_sort_key(k), repr(k)))

@@ -55,6 +55,7 @@ class ProcessPool:
 
     def __init__(self, nworkers: int | None = None, start_method: str = "spawn"):
         self.nworkers = nworkers or os.cpu_count() or 1
+        self.closed = False
         ctx = multiprocessing.get_context(start_method)
         self._executor = ProcessPoolExecutor(self.nworkers, mp_context=ctx)
 
@@ -73,13 +74,28 @@ class ProcessPool:
 
     def wait(self, computation: Any) -> list:
         results = computation.results
-        futures = [results.get()]
+        try:
+            futures = [results.get()]
+        except KeyboardInterrupt:
+            # A running task cannot be cancelled, and the interpreter joins the workers at
+            # exit: without this, Ctrl-C would wait for every running task to finish.
+            self.terminate()
+            raise
         while not results.empty():
             futures.append(results.get())
         return [_outcome(f) for f in futures]
 
     def close(self) -> None:
+        self.closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """Stop the worker processes now, abandoning whatever they are running."""
+        self.closed = True
+        processes = list((self._executor._processes or {}).values())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
 
 
 def _dumps_batch(batch: list, inputs: dict) -> bytes:
@@ -127,7 +143,7 @@ def default_process_pool(nworkers: int | None = None) -> ProcessPool:
     n = nworkers or os.cpu_count() or 1
     with _lock:
         pool = _default.get(n)
-        if pool is None or pool._executor._broken:
+        if pool is None or pool.closed or pool._executor._broken:
             pool = _default[n] = ProcessPool(n)
         return pool
 

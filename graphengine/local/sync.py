@@ -18,9 +18,14 @@ __all__ = ["SyncPool", "get_sync"]
 
 
 class SyncPool:
-    """Runs each batch when the loop asks for results; one batch at a time."""
+    """Runs tasks in the calling thread.
+
+    The loop sees ``inline = True`` and calls each task itself, one at a time in priority
+    order; ``submit``/``wait`` serve callers that drive the pool by hand.
+    """
 
     nworkers = 1
+    inline = True
 
     def __init__(self) -> None:
         self._pending: list = []

@@ -41,6 +41,7 @@ class ThreadPool:
         self._work: queue.SimpleQueue = queue.SimpleQueue()
         self._threads = []
         self._closed = False
+        self.abandoned = False
         for i in range(self.nworkers):
             t = threading.Thread(target=self._worker, name=f"graphengine-thread-{i}",
                                  daemon=True)
@@ -55,7 +56,12 @@ class ThreadPool:
             if item is None:
                 return
             batch, data, computation = item
-            computation.results.put(run_batch(batch, data, computation))
+            results = computation.results
+            outcome = run_batch(batch, data, computation)
+            # An idle thread must not keep the last computation's results alive.
+            del item, batch, data, computation
+            results.put(outcome)
+            del outcome, results
 
     def submit(self, batch: list, data: Mapping, computation: Any) -> None:
         if computation.results is None:
@@ -64,7 +70,13 @@ class ThreadPool:
 
     def wait(self, computation: Any) -> list:
         results = computation.results
-        out = [results.get()]
+        try:
+            out = [results.get()]
+        except KeyboardInterrupt:
+            # Running tasks cannot be stopped: later computations get fresh threads
+            # instead of queueing behind them (these finish their task, then idle).
+            self.abandoned = True
+            raise
         # Take whatever else has finished too: one wake-up, many results.
         while not results.empty():
             out.append(results.get())
@@ -93,7 +105,7 @@ def default_thread_pool(nworkers: int | None = None) -> ThreadPool:
     n = nworkers or os.cpu_count() or 1
     with _default_lock:
         pool = _default_pools.get(n)
-        if pool is None:
+        if pool is None or pool.abandoned:
             pool = _default_pools[n] = ThreadPool(n)
         return pool
 
