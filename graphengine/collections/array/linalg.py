@@ -1,0 +1,234 @@
+"""``graphengine.array.linalg``: norms, and TSQR-based ``qr``/``svd``/``lstsq``/``solve``.
+
+TSQR (tall-and-skinny QR): each row block is factored on its own (parallel), the small R
+factors are stacked and factored once more, and each block's Q is multiplied by its slice
+of the second Q. Columns are joined into one block and row blocks shorter than the matrix
+is wide are merged with their neighbours first.
+
+    >>> import numpy as np, graphengine.array as ga
+    >>> a = ga.from_array(np.random.default_rng(0).random((40, 3)), chunks=(10, 3))
+    >>> q, r = ga.linalg.qr(a)
+    >>> bool(np.allclose((q @ r).compute(scheduler="sync"), a.compute(scheduler="sync")))
+    True
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphengine.collections.array.core import Array, implements, layer_graph
+from graphengine.collections.array.creation import asarray
+from graphengine.collections.array.elementwise import new_name
+from graphengine.graph.layers import MaterializedLayer
+from graphengine.graph.spec import Ref, Task
+
+__all__ = ["qr", "svd", "norm", "lstsq", "solve", "tsqr"]
+
+
+def _qr(block: np.ndarray) -> tuple:
+    return np.linalg.qr(block)
+
+
+def _stack_r(*parts: tuple) -> tuple:
+    rs = np.concatenate([p[1] for p in parts], axis=0)
+    return np.linalg.qr(rs)
+
+
+def _q_block(part: tuple, second: tuple, i: int, n: int) -> np.ndarray:
+    return part[0] @ second[0][i * n:(i + 1) * n]
+
+
+def _r(second: tuple) -> np.ndarray:
+    return second[1]
+
+
+def _check_tall_skinny(a: Array, what: str) -> Array:
+    if a.ndim != 2:
+        raise ValueError(f"{what} needs a 2-d array, got {a.ndim} dimensions")
+    m, n = a.shape
+    if m < n:
+        raise ValueError(f"{what} (TSQR) needs a tall-and-skinny matrix (rows >= columns), "
+                         f"got shape {a.shape}")
+    if len(a.chunks[1]) != 1:
+        a = a.rechunk({1: -1})
+    rows = a.chunks[0]
+    if any(c < n for c in rows):
+        # Every block must be at least as tall as the matrix is wide: merge small ones.
+        merged: list = []
+        for c in rows:
+            if merged and merged[-1] < n:
+                merged[-1] += c
+            else:
+                merged.append(c)
+        if len(merged) > 1 and merged[-1] < n:
+            last = merged.pop()
+            merged[-1] += last
+        a = a.rechunk({0: tuple(merged)})
+    return a
+
+
+def tsqr(a: Any) -> tuple[Array, Array, str]:
+    """Q and R of a tall-and-skinny matrix, and the name of the second-stage task."""
+    a = _check_tall_skinny(asarray(a), "qr")
+    m_blocks = a.numblocks[0]
+    n = a.shape[1]
+    token = new_name("tsqr", a.name).rsplit("-", 1)[-1]
+    first, second, qname, rname = (f"qr-block-{token}", f"qr-stack-{token}",
+                                   f"q-{token}", f"r-{token}")
+    tasks = {}
+    for i in range(m_blocks):
+        tasks[(first, i)] = Task((first, i), _qr, Ref((a.name, i, 0)))
+    tasks[(second,)] = Task((second,), _stack_r, *[Ref((first, i)) for i in range(m_blocks)])
+    for i in range(m_blocks):
+        tasks[(qname, i, 0)] = Task((qname, i, 0), _q_block, Ref((first, i)), Ref((second,)),
+                                    i, n)
+    tasks[(rname, 0, 0)] = Task((rname, 0, 0), _r, Ref((second,)))
+    graph = layer_graph(qname, MaterializedLayer(tasks), dependencies=[a])
+    dtype = np.linalg.qr(np.ones((1, 1), dtype=a.dtype))[0].dtype
+    q = Array(graph, qname, (a.chunks[0], (n,)), dtype)
+    r = Array(graph, rname, ((n,), (n,)), dtype)
+    return q, r, second
+
+
+def qr(a: Any) -> tuple[Array, Array]:
+    """Reduced QR factorisation of a tall-and-skinny matrix (TSQR)."""
+    q, r, _ = tsqr(a)
+    return q, r
+
+
+def _svd_small(r: np.ndarray) -> tuple:
+    return np.linalg.svd(r, full_matrices=False)
+
+
+def _pick(t: tuple, i: int) -> Any:
+    return t[i]
+
+
+def svd(a: Any, full_matrices: bool = False) -> tuple[Array, Array, Array]:
+    """Reduced SVD ``u, s, vh`` of a tall-and-skinny matrix (TSQR, then SVD of R)."""
+    if full_matrices:
+        raise NotImplementedError("svd(full_matrices=True) is not supported")
+    q, r, _ = tsqr(a)
+    from graphengine.collections.array.products import matmul
+    token = new_name("svd", r.name).rsplit("-", 1)[-1]
+    small = f"svd-small-{token}"
+    names = [f"svd-u-{token}", f"svd-s-{token}", f"svd-vh-{token}"]
+    n = r.shape[0]
+    tasks = {(small,): Task((small,), _svd_small, Ref((r.name, 0, 0)))}
+    tasks[(names[0], 0, 0)] = Task((names[0], 0, 0), _pick, Ref((small,)), 0)
+    tasks[(names[1], 0)] = Task((names[1], 0), _pick, Ref((small,)), 1)
+    tasks[(names[2], 0, 0)] = Task((names[2], 0, 0), _pick, Ref((small,)), 2)
+    graph = layer_graph(names[0], MaterializedLayer(tasks), dependencies=[r])
+    real = np.empty(0, dtype=r.dtype).real.dtype
+    u_small = Array(graph, names[0], ((n,), (n,)), r.dtype)
+    s = Array(graph, names[1], ((n,),), real)
+    vh = Array(graph, names[2], ((n,), (n,)), r.dtype)
+    return matmul(q, u_small), s, vh
+
+
+def _solve_r(r: np.ndarray, qtb: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(r, qtb)
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Array, Array, Array, Array]:
+    """Least squares ``x`` minimising ``|a x - b|`` for tall-and-skinny ``a`` and a small
+    right side ``b``; returns ``(x, residuals, rank, s)`` like ``np.linalg.lstsq``."""
+    from graphengine.collections.array.products import matmul
+    a, b = asarray(a), asarray(b)
+    q, r, _ = tsqr(a)
+    b2 = b if b.ndim == 2 else b[:, None]
+    b2 = b2.rechunk({0: q.chunks[0], 1: -1})
+    qtb = matmul(q.T, b2).rechunk(-1)
+    token = new_name("lstsq", a.name, b.name).rsplit("-", 1)[-1]
+    name = f"lstsq-x-{token}"
+    tasks = {(name, 0, 0): Task((name, 0, 0), _solve_r, Ref((r.name, 0, 0)),
+                                Ref((qtb.name, 0, 0)))}
+    graph = layer_graph(name, MaterializedLayer(tasks), dependencies=[r, qtb])
+    x = Array(graph, name, ((a.shape[1],), (b2.shape[1],)), np.result_type(r.dtype, b.dtype))
+    resid = ((b2 - matmul(a, x)) ** 2).sum(axis=0)
+    if b.ndim == 1:
+        x = x[:, 0]
+        resid = resid.reshape((1,))
+    from graphengine.collections.array.routines import _matrix_rank_r
+    rank = r.map_blocks(_matrix_rank_r, dtype=np.intp, chunks=(), drop_axis=(0, 1))
+    s = svd_values(r)
+    return x, resid, rank, s
+
+
+def svd_values(r: Array) -> Array:
+    return r.map_blocks(_singular_values, dtype=np.empty(0, r.dtype).real.dtype,
+                        chunks=((r.shape[1],),), drop_axis=(1,))
+
+
+def _singular_values(r: np.ndarray) -> np.ndarray:
+    return np.linalg.svd(r, compute_uv=False)
+
+
+def solve(a: Any, b: Any) -> Array:
+    """Solve ``a x = b`` for square ``a`` (factored by TSQR, so ``a`` is read in row
+    blocks with all columns) and a small right side ``b``."""
+    a = asarray(a)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"solve: a must be square 2-d, got shape {a.shape}")
+    b = asarray(b)
+    if b.shape[0] != a.shape[0]:
+        raise ValueError(f"solve: b has {b.shape[0]} rows but a has {a.shape[0]}")
+    a = a.rechunk({0: max(a.shape[1], max(a.chunks[0])), 1: -1})
+    return lstsq(a, b)[0]
+
+
+@implements(np.linalg.norm)
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Array:
+    """Vector or matrix norm (``np.linalg.norm``); 2/-2/'nuc' matrix norms need a
+    tall-and-skinny matrix (they use TSQR)."""
+    from graphengine.collections.array import reductions as red
+    x = asarray(x)
+    if axis is None and (ord is None or x.ndim == 1 or (x.ndim == 2 and ord is not None)):
+        axis = tuple(range(x.ndim)) if ord is None or x.ndim == 2 else (0,)
+        if ord is None:
+            return red.sum(abs(x) ** 2, axis=None, keepdims=keepdims) ** 0.5
+    if isinstance(axis, int):
+        axis = (axis,)
+    axis = tuple(a % x.ndim for a in axis)
+    ax = abs(x)
+    if len(axis) == 1:
+        if ord is None or ord == 2:
+            return red.sum(ax ** 2, axis=axis, keepdims=keepdims) ** 0.5
+        if ord == np.inf:
+            return red.max(ax, axis=axis, keepdims=keepdims)
+        if ord == -np.inf:
+            return red.min(ax, axis=axis, keepdims=keepdims)
+        if ord == 0:
+            return red.sum(x != 0, axis=axis, keepdims=keepdims, dtype=float)
+        if ord == 1:
+            return red.sum(ax, axis=axis, keepdims=keepdims)
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        return red.sum(ax ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    if len(axis) != 2:
+        raise ValueError("Improper number of dimensions to norm.")
+    r0, c0 = axis
+    if ord in (None, "fro", "f"):
+        return red.sum(ax ** 2, axis=axis, keepdims=keepdims) ** 0.5
+    if ord == 1:
+        out = red.max(red.sum(ax, axis=r0, keepdims=True), axis=c0, keepdims=True)
+    elif ord == -1:
+        out = red.min(red.sum(ax, axis=r0, keepdims=True), axis=c0, keepdims=True)
+    elif ord == np.inf:
+        out = red.max(red.sum(ax, axis=c0, keepdims=True), axis=r0, keepdims=True)
+    elif ord == -np.inf:
+        out = red.min(red.sum(ax, axis=c0, keepdims=True), axis=r0, keepdims=True)
+    elif ord in (2, -2, "nuc"):
+        if x.ndim != 2:
+            raise NotImplementedError("2/-2/'nuc' norms are supported for 2-d arrays")
+        _, s, _ = svd(x if x.shape[0] >= x.shape[1] else x.T)
+        out = s.max() if ord == 2 else (s.min() if ord == -2 else s.sum())
+        if keepdims:
+            out = out.reshape((1, 1))
+        return out
+    else:
+        raise ValueError("Invalid norm order for matrices.")
+    if not keepdims:
+        out = out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axis))
+    return out

@@ -1,0 +1,447 @@
+"""Routines: unique, bincount, histogram, digitize, argwhere/nonzero, diff, cov, corrcoef,
+searchsorted, sort, isin, diag, tril/triu.
+
+Results whose length depends on the data (``unique``, ``argwhere``) have unknown chunk
+lengths (``nan``) until computed.
+
+    >>> import numpy as np, graphengine.array as ga
+    >>> x = ga.from_array(np.array([3, 1, 3, 2]), chunks=2)
+    >>> ga.unique(x).compute(scheduler="sync").tolist(), ga.bincount(x).compute(scheduler="sync").tolist()
+    ([1, 2, 3], [0, 1, 1, 2])
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from graphengine.collections.array.core import Array, implements, layer_graph
+from graphengine.collections.array.creation import asarray
+from graphengine.collections.array.elementwise import (blockwise, elemwise, map_blocks,
+                                                       new_name)
+from graphengine.graph.layers import MaterializedLayer
+from graphengine.graph.spec import Ref, Task
+
+__all__ = ["unique", "bincount", "histogram", "digitize", "argwhere", "nonzero",
+           "flatnonzero", "diff", "ediff1d", "cov", "corrcoef", "searchsorted", "sort", "isin",
+           "diag", "diagonal", "tril", "triu"]
+
+
+def _all_blocks(name: str, x: Array) -> list:
+    return [Ref((x.name, *c)) for c in itertools.product(*(range(n) for n in x.numblocks))]
+
+
+def _single(x: Array, prefix: str, func: Any, *extra: Any, chunks: tuple, dtype: Any,
+            token_args: tuple = ()) -> Array:
+    """One task over all blocks of ``x`` (as a flat list)."""
+    name = new_name(prefix, x.name, *token_args)
+    key = (name,) + (0,) * len(chunks)
+    layer = {key: Task(key, func, _all_blocks(name, x), *extra)}
+    graph = layer_graph(name, MaterializedLayer(layer), dependencies=[x])
+    return Array(graph, name, chunks, dtype)
+
+
+def _unique_agg(parts: list, counts: bool) -> Any:
+    if not parts:
+        return np.array([])
+    if counts:
+        values = np.concatenate([np.ravel(p[0]) for p in parts])
+        cnt = np.concatenate([np.ravel(p[1]) for p in parts])
+        u, inv = np.unique(values, return_inverse=True)
+        return u, np.bincount(inv.ravel(), weights=cnt, minlength=len(u)).astype(np.intp)
+    return np.unique(np.concatenate([np.ravel(p) for p in parts]))
+
+
+def _unique_block(block: np.ndarray, counts: bool) -> Any:
+    return np.unique(block, return_counts=counts) if counts else np.unique(block)
+
+
+def _first(t: tuple) -> Any:
+    return t[0]
+
+
+def _second(t: tuple) -> Any:
+    return t[1]
+
+
+@implements(np.unique)
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False) -> Any:
+    """Sorted unique values (and counts); length unknown until computed."""
+    if return_index or return_inverse:
+        raise NotImplementedError("unique(return_index/return_inverse) is not supported")
+    x = asarray(ar)
+    per = x.map_blocks(_unique_block, return_counts, dtype=x.dtype,
+                       chunks=tuple((math.nan,) * n for n in x.numblocks)) if x.ndim else x
+    name = new_name("unique", x.name, return_counts)
+    key = (name + "-agg",)
+    layer = {key: Task(key, _unique_agg, _all_blocks(name, per), return_counts)}
+    if return_counts:
+        layer[(name, 0)] = Task((name, 0), _first, Ref(key))
+        layer[(name + "-counts", 0)] = Task((name + "-counts", 0), _second, Ref(key))
+    else:
+        layer[(name, 0)] = Task((name, 0), _identity, Ref(key))
+    graph = layer_graph(name, MaterializedLayer(layer), dependencies=[per])
+    values = Array(graph, name, ((math.nan,),), x.dtype)
+    if return_counts:
+        return values, Array(graph, name + "-counts", ((math.nan,),), np.intp)
+    return values
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _bincount_block(block: np.ndarray, weights: Any, minlength: int) -> np.ndarray:
+    return np.bincount(block, weights=weights, minlength=minlength)
+
+
+def _sum_padded(parts: list, minlength: int) -> np.ndarray:
+    n = max([len(p) for p in parts] + [minlength])
+    out = np.zeros(n, dtype=np.result_type(*[p.dtype for p in parts]) if parts else np.intp)
+    for p in parts:
+        out[:len(p)] += p
+    return out
+
+
+@implements(np.bincount)
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Array:
+    """Count occurrences of each non-negative int (``np.bincount``)."""
+    x = asarray(x)
+    if x.ndim != 1:
+        raise ValueError("object too deep for desired array")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"Cannot cast array data from dtype('{x.dtype}') to dtype('int64') "
+                        "according to the rule 'safe'")
+    if weights is not None:
+        w = asarray(weights).rechunk(x.chunks)
+        per = blockwise(_bincount_block, "i", x, "i", w, "i", minlength, None,
+                        dtype=np.float64, adjust_chunks={"i": _nan})
+        dtype = np.float64
+    else:
+        per = blockwise(_bincount_block, "i", x, "i", None, None, minlength, None,
+                        dtype=np.intp, adjust_chunks={"i": _nan})
+        dtype = np.intp
+    return _single(per, "bincount", _sum_padded, minlength, chunks=((math.nan,),),
+                   dtype=dtype, token_args=(minlength,))
+
+
+def _nan(n: Any) -> float:
+    return math.nan
+
+
+def _hist_block(block: np.ndarray, weights: Any, edges: np.ndarray) -> np.ndarray:
+    return np.histogram(block, bins=edges, weights=weights)[0][None, :]
+
+
+@implements(np.histogram)
+def histogram(a: Any, bins: Any = 10, range: Any = None, weights: Any = None,
+              density: bool = False) -> tuple[Array, np.ndarray]:
+    """Counts per bin and the bin edges (``np.histogram``).
+
+    With an int ``bins`` and no ``range``, the range is computed first (the data's min
+    and max), which runs a small computation.
+    """
+    a = asarray(a).reshape(-1)
+    if np.ndim(bins) == 0:
+        if range is None:
+            from graphengine.collections.base import compute
+            lo, hi = compute(a.min(), a.max())
+            range = (float(lo), float(hi))
+        edges = np.histogram_bin_edges(np.empty(0), bins=int(bins), range=range)
+    else:
+        edges = np.asarray(bins)
+    nb = len(edges) - 1
+    if weights is not None:
+        w = asarray(weights).reshape(-1).rechunk(a.chunks)
+        per = blockwise(_hist_block, "ij", a, "i", w, "i", edges, None, dtype=np.float64,
+                        new_axes={"j": nb}, adjust_chunks={"i": 1})
+    else:
+        per = blockwise(_hist_block, "ij", a, "i", None, None, edges, None, dtype=np.intp,
+                        new_axes={"j": nb}, adjust_chunks={"i": 1})
+    counts = per.sum(axis=0)
+    if density:
+        widths = np.diff(edges)
+        counts = counts / (counts.sum() * widths)
+    return counts, edges
+
+
+@implements(np.digitize)
+def digitize(x: Any, bins: Any, right: bool = False) -> Array:
+    """Index of the bin of each value (``np.digitize``); ``bins`` is a NumPy array."""
+    bins = np.asarray(bins)
+    return elemwise(np.digitize, x, extra=(bins, right), dtype=np.intp)
+
+
+def _argwhere_block(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+    offsets = [lo for lo, _ in block_info[0]["array-location"]] if block_info else 0
+    return np.argwhere(block) + np.asarray(offsets, dtype=np.intp)
+
+
+def _lexsorted(parts: list) -> np.ndarray:
+    if not parts:
+        return np.empty((0, 0), dtype=np.intp)
+    out = np.concatenate(parts, axis=0)
+    if out.shape[0] and out.shape[1] > 1:
+        order = np.lexsort(out.T[::-1])
+        out = out[order]
+    return out
+
+
+@implements(np.argwhere)
+def argwhere(a: Any) -> Array:
+    """Indices of non-zero elements, one row each, in C order; row count unknown."""
+    a = asarray(a)
+    if a.ndim == 0:
+        a = a.reshape((1,))
+    ndim = a.ndim
+    nb = a.numblocks
+
+    def per_block(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+        idx = _argwhere_block(block, block_info)
+        return idx.reshape((idx.shape[0],) + (1,) * (ndim - 2) + (ndim,)) if ndim > 1 else idx
+
+    if ndim == 1:
+        per = map_blocks(_argwhere_1d, a, dtype=np.intp,
+                         chunks=((math.nan,) * nb[0],), name=new_name("argwhere-b", a.name))
+        parts_src = per
+    else:
+        flat = a.rechunk({i: -1 for i in range(1, ndim)})
+        per = map_blocks(_argwhere_rows, flat, dtype=np.intp,
+                         chunks=((math.nan,) * flat.numblocks[0],) + ((ndim,),),
+                         drop_axis=tuple(range(1, ndim)), new_axis=1,
+                         name=new_name("argwhere-r", a.name))
+        parts_src = per
+    return _single(parts_src, "argwhere", _concat_rows, ndim,
+                   chunks=((math.nan,), (ndim,)), dtype=np.intp)
+
+
+def _argwhere_1d(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+    return np.flatnonzero(block) + block_info[0]["array-location"][0][0]
+
+
+def _argwhere_rows(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+    out = np.argwhere(block)
+    out[:, 0] += block_info[0]["array-location"][0][0]
+    return out
+
+
+def _concat_rows(parts: list, ndim: int) -> np.ndarray:
+    parts = [p.reshape(-1, ndim) if p.ndim == 1 else p for p in parts]
+    return np.concatenate(parts, axis=0) if parts else np.empty((0, ndim), np.intp)
+
+
+@implements(np.nonzero)
+def nonzero(a: Any) -> tuple:
+    """Indices of the non-zero elements, one array per axis."""
+    idx = argwhere(a)
+    return tuple(idx[:, i] for i in range(idx.shape[1]))
+
+
+@implements(np.flatnonzero)
+def flatnonzero(a: Any) -> Array:
+    return argwhere(asarray(a).reshape(-1))[:, 0]
+
+
+@implements(np.diff)
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Array:
+    """n-th discrete difference along ``axis`` (``np.diff``)."""
+    from graphengine.collections.array.joining import concatenate
+    from graphengine.collections.array.shape import broadcast_to
+    a = asarray(a)
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n}")
+    axis = axis % a.ndim
+    for extra, first in ((prepend, True), (append, False)):
+        if extra is not None:
+            e = asarray(extra)
+            if e.ndim == 0:
+                shape = list(a.shape)
+                shape[axis] = 1
+                e = broadcast_to(e, tuple(shape))
+            a = concatenate([e, a] if first else [a, e], axis=axis)
+    for _ in range(n):
+        hi = [slice(None)] * a.ndim
+        lo = [slice(None)] * a.ndim
+        hi[axis] = slice(1, None)
+        lo[axis] = slice(None, -1)
+        a = a[tuple(hi)] - a[tuple(lo)]
+    return a
+
+
+@implements(np.ediff1d)
+def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Array:
+    return diff(asarray(ary).reshape(-1), prepend=to_begin, append=to_end)
+
+
+@implements(np.cov)
+def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
+        ddof: int | None = None) -> Array:
+    """Covariance matrix (``np.cov`` without weights)."""
+    from graphengine.collections.array.joining import concatenate
+    x = asarray(m)
+    if x.ndim > 2:
+        raise ValueError("m has more than 2 dimensions")
+    if x.ndim == 1:
+        x = x[None, :]
+    if not rowvar and x.shape[0] != 1:
+        x = x.T
+    if y is not None:
+        yy = asarray(y)
+        if yy.ndim == 1:
+            yy = yy[None, :]
+        if not rowvar and yy.shape[0] != 1:
+            yy = yy.T
+        x = concatenate([x, yy], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    dtype = np.result_type(x.dtype, np.float64)
+    x = x.astype(dtype)
+    n = x.shape[1]
+    x = x - x.mean(axis=1, keepdims=True)
+    from graphengine.collections.array.products import dot
+    c = dot(x, x.T.conj()) / (n - ddof)
+    return c.squeeze() if c.shape == (1, 1) else c
+
+
+@implements(np.corrcoef)
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Array:
+    """Pearson correlation coefficients (``np.corrcoef``)."""
+    c = cov(x, y, rowvar)
+    if c.ndim == 0:
+        return c / c
+    d = diag(c)
+    sd = d ** 0.5
+    c = c / sd[:, None]
+    c = c / sd[None, :]
+    return c.clip(-1, 1) if not np.iscomplexobj(np.empty(0, c.dtype)) else c
+
+
+def _searchsorted_block(a_block: np.ndarray, v: np.ndarray, side: str) -> np.ndarray:
+    return np.searchsorted(a_block, v, side=side)[..., None]
+
+
+@implements(np.searchsorted)
+def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Array:
+    """Insertion points of ``v`` in the sorted 1-d ``a``: the sum over ``a``'s blocks of
+    the points within each block (exact because ``a`` is sorted)."""
+    if sorter is not None:
+        raise NotImplementedError("searchsorted(sorter=...) is not supported")
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right' (got {side!r})")
+    a = asarray(a)
+    if a.ndim != 1:
+        raise ValueError("a must be 1-d")
+    v = asarray(v)
+    v_ind = tuple(f"v{i}" for i in range(v.ndim))
+    partial = blockwise(_searchsorted_block, v_ind + ("A",), a, ("A",), v, v_ind, side, None,
+                        dtype=np.intp, adjust_chunks={"A": 1})
+    return partial.sum(axis=-1, dtype=np.intp)
+
+
+@implements(np.sort)
+def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Array:
+    """Sort along ``axis``, which must be held in one block.
+
+    Raises
+    ------
+    ValueError
+        If ``axis`` is split into several blocks (rechunk it with ``{axis: -1}`` first).
+    """
+    a = asarray(a)
+    if axis is None:
+        a = a.reshape(-1)
+        axis = 0
+    axis = axis % a.ndim
+    if len(a.chunks[axis]) != 1:
+        raise ValueError(f"sort needs axis {axis} in a single block, but it has "
+                         f"{len(a.chunks[axis])} blocks {a.chunks[axis]}; call "
+                         f"x.rechunk({{{axis}: -1}}) first")
+    return map_blocks(np.sort, a, axis=axis, kind=kind, dtype=a.dtype)
+
+
+def _isin_block(block: np.ndarray, tests: np.ndarray, invert: bool) -> np.ndarray:
+    return np.isin(block, tests, invert=invert)
+
+
+@implements(np.isin)
+def isin(element: Any, test_elements: Any, assume_unique: bool = False,
+         invert: bool = False) -> Array:
+    """Whether each element is in ``test_elements`` (a NumPy or graphengine array)."""
+    x = asarray(element)
+    tests = asarray(test_elements).reshape(-1)
+    ind = tuple(range(x.ndim))
+    return blockwise(_isin_block, ind, x, ind, tests, ("T",), invert, None, dtype=bool,
+                     concatenate=True)
+
+
+def _diag_block(v: np.ndarray, k: int) -> np.ndarray:
+    return np.diag(v, k)
+
+
+def _zeros_block(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    return np.zeros(shape, dtype=dtype)
+
+
+@implements(np.diag)
+def diag(v: Any, k: int = 0) -> Array:
+    """Extract a diagonal (2-d input) or build a diagonal matrix (1-d input)."""
+    from graphengine.collections.array.joining import pad
+    v = asarray(v)
+    if v.ndim == 1:
+        name = new_name("diag", v.name)
+        tasks = {}
+        nb = v.numblocks[0]
+        for i, j in itertools.product(range(nb), range(nb)):
+            key = (name, i, j)
+            if i == j:
+                tasks[key] = Task(key, _diag_block, Ref((v.name, i)), 0)
+            else:
+                tasks[key] = Task(key, _zeros_block, (v.chunks[0][i], v.chunks[0][j]), v.dtype)
+        graph = layer_graph(name, MaterializedLayer(tasks), dependencies=[v])
+        out = Array(graph, name, (v.chunks[0], v.chunks[0]), v.dtype)
+        if k > 0:
+            out = pad(out, ((0, k), (k, 0)))
+        elif k < 0:
+            out = pad(out, ((-k, 0), (0, -k)))
+        return out
+    if v.ndim == 2:
+        return diagonal(v, k)
+    raise ValueError("Input must be 1- or 2-d.")
+
+
+@implements(np.diagonal)
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array:
+    a = asarray(a)
+    if (axis1, axis2) != (0, 1) or a.ndim != 2:
+        raise NotImplementedError("diagonal supports 2-d arrays with axis1=0, axis2=1")
+    n, m = a.shape
+    rows = np.arange(max(0, -offset), min(n, m - offset)) if min(n, m - offset) > max(0, -offset) \
+        else np.arange(0)
+    return a.vindex[rows, rows + offset]
+
+
+def _tri_block(block: np.ndarray, k: int, lower: bool, block_info: Any = None) -> np.ndarray:
+    (r0, _), (c0, _) = block_info[0]["array-location"][-2:]
+    rows = np.arange(r0, r0 + block.shape[-2])[:, None]
+    cols = np.arange(c0, c0 + block.shape[-1])[None, :]
+    keep = (cols - rows <= k) if lower else (cols - rows >= k)
+    return np.where(keep, block, np.zeros(1, dtype=block.dtype))
+
+
+@implements(np.tril)
+def tril(m: Any, k: int = 0) -> Array:
+    m = asarray(m)
+    return map_blocks(_tri_block, m, k=k, lower=True, dtype=m.dtype)
+
+
+@implements(np.triu)
+def triu(m: Any, k: int = 0) -> Array:
+    m = asarray(m)
+    return map_blocks(_tri_block, m, k=k, lower=False, dtype=m.dtype)
+
+
+def _matrix_rank_r(r: np.ndarray) -> np.ndarray:
+    return np.asarray(np.linalg.matrix_rank(r))

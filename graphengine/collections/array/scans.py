@@ -1,0 +1,238 @@
+"""Scans and order statistics: cumsum/cumprod, topk/argtopk, median and percentiles.
+
+Scans run a per-block scan, then carry each block's running total into the next block
+along the axis (a chain of small tasks). ``topk`` is a tree reduction keeping ``k``
+candidates per partial. Median and percentiles are **exact**: the reduced axes are
+rechunked into a single block first (memory grows with the length of those axes).
+
+    >>> import numpy as np, graphengine.array as ga
+    >>> ga.from_array(np.arange(1, 6), chunks=2).cumsum().compute(scheduler="sync").tolist()
+    [1, 3, 6, 10, 15]
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from graphengine.collections.array.core import Array, implements, layer_graph
+from graphengine.collections.array.elementwise import map_blocks, new_name
+from graphengine.graph.layers import MaterializedLayer
+from graphengine.graph.spec import Ref, Task
+
+__all__ = ["cumsum", "cumprod", "nancumsum", "nancumprod", "topk", "argtopk", "median",
+           "nanmedian", "percentile", "nanpercentile", "quantile"]
+
+
+def _as_array(a: Any) -> Array:
+    from graphengine.collections.array.reductions import _as_array as conv
+    return conv(a)
+
+
+def _last(block: np.ndarray, axis: int) -> np.ndarray:
+    index = [slice(None)] * block.ndim
+    index[axis] = slice(-1, None)
+    return block[tuple(index)]
+
+
+def _scan(a: Any, axis: Any, dtype: Any, func: Callable, binop: Callable, name: str) -> Array:
+    a = _as_array(a)
+    if axis is None:
+        a = a.reshape(-1)
+        axis = 0
+    from numpy.lib.array_utils import normalize_axis_index
+    axis = normalize_axis_index(axis, a.ndim)
+    with np.errstate(all="ignore"):
+        dt = func(np.ones((1,), dtype=a.dtype), dtype=dtype).dtype
+    scanned = map_blocks(func, a, axis=axis, dtype=dt, name=new_name(name + "-block", a.name,
+                                                                      axis, dt))
+    if a.numblocks[axis] <= 1:
+        return scanned
+    token = new_name(name, a.name, axis, dt).rsplit("-", 1)[-1]
+    carry, out = f"{name}-carry-{token}", f"{name}-{token}"
+    carry_tasks, out_tasks = {}, {}
+    for coords in itertools.product(*(range(n) for n in a.numblocks)):
+        key = (out, *coords)
+        if coords[axis] == 0:
+            out_tasks[key] = Task(key, _identity, Ref((scanned.name, *coords)))
+            continue
+        prev = list(coords)
+        prev[axis] -= 1
+        prev = tuple(prev)
+        last = Task(None, _last, Ref((scanned.name, *prev)), axis)
+        ckey = (carry, *coords)
+        if prev[axis] == 0:
+            carry_tasks[ckey] = Task(ckey, _identity, last)
+        else:
+            carry_tasks[ckey] = Task(ckey, binop, Ref((carry, *prev)), last)
+        out_tasks[key] = Task(key, binop, Ref((scanned.name, *coords)), Ref(ckey))
+    graph = layer_graph(carry, MaterializedLayer(carry_tasks),
+                                      dependencies=[scanned])
+    graph = layer_graph(out, MaterializedLayer(out_tasks), dependencies=[graph])
+    return Array(graph, out, a.chunks, dt)
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+cumsum = implements(np.cumsum)(
+    lambda a, axis=None, dtype=None, out=None: _scan(a, axis, dtype, np.cumsum, np.add,
+                                                     "cumsum"))
+cumprod = implements(np.cumprod)(
+    lambda a, axis=None, dtype=None, out=None: _scan(a, axis, dtype, np.cumprod, np.multiply,
+                                                     "cumprod"))
+nancumsum = implements(np.nancumsum)(
+    lambda a, axis=None, dtype=None, out=None: _scan(a, axis, dtype, np.nancumsum, np.add,
+                                                     "nancumsum"))
+nancumprod = implements(np.nancumprod)(
+    lambda a, axis=None, dtype=None, out=None: _scan(a, axis, dtype, np.nancumprod,
+                                                     np.multiply, "nancumprod"))
+for _f, _n in ((cumsum, "cumsum"), (cumprod, "cumprod"), (nancumsum, "nancumsum"),
+               (nancumprod, "nancumprod")):
+    _f.__name__ = _n
+    _f.__doc__ = f"``np.{_n}`` along ``axis`` (the flattened array for ``axis=None``)."
+
+
+# --- topk ---------------------------------------------------------------------------------
+
+def _topk_values(x: np.ndarray, axis: tuple, keepdims: bool, k: int) -> np.ndarray:
+    a = axis[0]
+    n = x.shape[a]
+    kk = abs(k)
+    if kk >= n:
+        return x
+    if k > 0:
+        return np.take(np.partition(x, n - kk, axis=a), np.arange(n - kk, n), axis=a)
+    return np.take(np.partition(x, kk - 1, axis=a), np.arange(kk), axis=a)
+
+
+def _topk_agg(x: np.ndarray, axis: tuple, keepdims: bool, k: int) -> np.ndarray:
+    a = axis[0]
+    out = np.sort(_topk_values(x, axis, True, k), axis=a)
+    return np.flip(out, axis=a) if k > 0 else out
+
+
+def _argtopk_chunk(x: np.ndarray, offsets: tuple, axis: tuple, keepdims: bool, k: int) -> dict:
+    a = axis[0]
+    idx = np.broadcast_to(np.arange(x.shape[a]).reshape(
+        [-1 if i == a else 1 for i in range(x.ndim)]), x.shape) + offsets[a]
+    return _argtopk_combine({"val": x, "idx": idx}, axis, True, k)
+
+
+def _argtopk_combine(p: dict, axis: tuple, keepdims: bool, k: int) -> dict:
+    a = axis[0]
+    val, idx = p["val"], p["idx"]
+    n = val.shape[a]
+    kk = abs(k)
+    if kk >= n:
+        return {"val": val, "idx": np.asarray(idx)}
+    order = np.argpartition(val, n - kk if k > 0 else kk - 1, axis=a)
+    sel = np.take(order, np.arange(n - kk, n) if k > 0 else np.arange(kk), axis=a)
+    return {"val": np.take_along_axis(val, sel, a), "idx": np.take_along_axis(idx, sel, a)}
+
+
+def _argtopk_agg(p: dict, axis: tuple, keepdims: bool, k: int) -> np.ndarray:
+    a = axis[0]
+    best = _argtopk_combine(p, axis, True, k)
+    order = np.argsort(best["val"], axis=a, kind="stable")
+    if k > 0:
+        order = np.flip(order, axis=a)
+    return np.take_along_axis(best["idx"], order, a)
+
+
+def _topk_common(a: Any, k: int, axis: int, split_every: Any, arg: bool) -> Array:
+    from graphengine.collections.array.reductions import reduction
+    from numpy.lib.array_utils import normalize_axis_index
+    a = _as_array(a)
+    axis = normalize_axis_index(axis, a.ndim)
+    if k == 0 or abs(k) > a.shape[axis]:
+        raise ValueError(f"k={k} must be non-zero and at most the axis length "
+                         f"{a.shape[axis]}")
+    kw = {"k": k}
+    if arg:
+        return reduction(a, _argtopk_chunk, _argtopk_agg, axis=axis, keepdims=True,
+                         dtype=np.intp, split_every=split_every, combine=_argtopk_combine,
+                         chunk_kwargs=kw, aggregate_kwargs=kw, with_offsets=True,
+                         reduced_length=abs(k))
+    return reduction(a, _topk_values, _topk_agg, axis=axis, keepdims=True, dtype=a.dtype,
+                     split_every=split_every, chunk_kwargs=kw, aggregate_kwargs=kw,
+                     reduced_length=abs(k))
+
+
+def topk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    """The ``k`` largest values along ``axis``, largest first (``k < 0``: the ``-k``
+    smallest, smallest first)."""
+    return _topk_common(a, k, axis, split_every, arg=False)
+
+
+def argtopk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    """Indices of :func:`topk`'s values along ``axis``."""
+    return _topk_common(a, k, axis, split_every, arg=True)
+
+
+# --- order statistics (exact) -------------------------------------------------------------
+
+def _order_stat(a: Any, axis: Any, keepdims: bool, func: Callable, q: Any, name: str,
+                **kwargs: Any) -> Array:
+    from graphengine.collections.array.reductions import normalize_axes
+    a = _as_array(a)
+    axes = normalize_axes(axis, a.ndim)
+    a = a.rechunk({ax: -1 for ax in axes})
+    q_arr = None if q is None else np.asarray(q)
+    if q_arr is not None and q_arr.ndim > 1:
+        raise ValueError("q must be a scalar or 1-d")
+    out_chunks = [((1,) if keepdims else None) if i in axes else c
+                  for i, c in enumerate(a.chunks)]
+    out_chunks = [c for c in out_chunks if c is not None]
+    new_axis = None
+    if q_arr is not None and q_arr.ndim == 1:
+        out_chunks = [(len(q_arr),)] + out_chunks
+        new_axis = 0
+    qargs = () if q is None else (q,)
+    drop = () if keepdims else axes
+
+    def call(block: np.ndarray) -> np.ndarray:
+        return func(block, *qargs, axis=axes, keepdims=keepdims, **kwargs)
+
+    call.__name__ = name
+    with np.errstate(all="ignore"):
+        sample = func(np.ones((2,) * max(a.ndim, 1), dtype=a.dtype), *qargs, **kwargs)
+    return map_blocks(call, a, chunks=tuple(out_chunks), drop_axis=drop, new_axis=new_axis,
+                      dtype=np.asarray(sample).dtype,
+                      name=new_name(name, a.name, axes, keepdims, q, kwargs))
+
+
+@implements(np.median)
+def median(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """Exact median along ``axis`` (those axes are rechunked into one block)."""
+    return _order_stat(a, axis, keepdims, np.median, None, "median")
+
+
+@implements(np.nanmedian)
+def nanmedian(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """Exact median ignoring NaNs along ``axis``."""
+    return _order_stat(a, axis, keepdims, np.nanmedian, None, "nanmedian")
+
+
+@implements(np.percentile)
+def percentile(a: Any, q: Any, axis: Any = None, method: str = "linear",
+               keepdims: bool = False) -> Array:
+    """Exact percentiles ``q`` (0-100) along ``axis`` (``np.percentile``)."""
+    return _order_stat(a, axis, keepdims, np.percentile, q, "percentile", method=method)
+
+
+@implements(np.nanpercentile)
+def nanpercentile(a: Any, q: Any, axis: Any = None, method: str = "linear",
+                  keepdims: bool = False) -> Array:
+    """Exact percentiles ignoring NaNs."""
+    return _order_stat(a, axis, keepdims, np.nanpercentile, q, "nanpercentile", method=method)
+
+
+@implements(np.quantile)
+def quantile(a: Any, q: Any, axis: Any = None, method: str = "linear",
+             keepdims: bool = False) -> Array:
+    """Exact quantiles ``q`` (0-1) along ``axis``."""
+    return _order_stat(a, axis, keepdims, np.quantile, q, "quantile", method=method)
