@@ -21,6 +21,7 @@ __all__ = [
     "ProtocolError",
     "AuthenticationError",
     "KilledWorker",
+    "LostDataError",
 ]
 
 
@@ -111,3 +112,15 @@ class KilledWorker(Exception):
         key, worker, n = self.args
         return (f"task {key!r} was running on {n} workers that died "
                 f"(the last one was {worker!r}); it may be what kills them")
+
+
+class LostDataError(Exception):
+    """A result was lost (its worker died) and there is no task to recompute it from,
+    e.g. data that a client scattered."""
+
+    def __init__(self, key: Hashable):
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        return (f"the data of {self.args[0]!r} was lost with its worker and cannot be "
+                "recomputed (it was not produced by a task)")
