@@ -402,6 +402,25 @@ class SchedulerState(TransitionEngine):
             self.transitions({ts: "released"}, stimulus_id, out)
         return out
 
+    def add_keys(self, worker: str, keys: Iterable[Hashable],
+                 stimulus_id: str = "add-keys") -> Outbox:
+        """``worker`` holds copies of ``keys`` (it fetched them as inputs): record the
+        replicas, and tell it to drop copies of keys that are no longer in memory."""
+        out = Outbox()
+        ws = self.workers.get(worker)
+        if ws is None:
+            return out
+        stale = []
+        for key in keys:
+            ts = self.tasks.get(key)
+            if ts is not None and ts.state == "memory":
+                self._add_replica(ts, ws, ts.nbytes)
+            else:
+                stale.append(key)
+        if stale:
+            out.to_worker(worker, {"op": "free-keys", "keys": stale, "stimulus_id": stimulus_id})
+        return out
+
     def _add_replica(self, ts: TaskState, ws: WorkerState, nbytes: int) -> None:
         if ws not in ts.who_has:
             ts.who_has.add(ws)

@@ -333,6 +333,19 @@ def test_scattered_data_feeds_tasks_and_cannot_be_recomputed_once_lost(d):
     assert d.status("use") == "erred"
 
 
+def test_fetched_copies_become_replicas_and_are_freed_with_the_key(d):
+    d.add_worker(A, nthreads=1)
+    d.add_worker(B, nthreads=1)
+    d.update_graph("c1", {"x": 1}, {}, keys=["x"])
+    x_on = d.finish("x", nbytes=4)
+    other = B if x_on == A else A
+    out = d.add_keys(other, ["x", "gone"])
+    assert d.freed(out, other) == ["gone"]
+    assert {w.address for w in d.state.tasks["x"].who_has} == {A, B}
+    out = d.release_keys("c1", ["x"])
+    assert d.freed(out, A) == ["x"] and d.freed(out, B) == ["x"]
+
+
 def test_a_stale_finish_from_another_worker_is_freed_there(d):
     d.add_worker(A, nthreads=1)
     d.add_worker(B, nthreads=1)
