@@ -1,1 +1,19 @@
-"""distributed layer of graphengine (see DESIGN.md)."""
+"""The distributed runtime seen from a script or notebook: Client, Future, LocalCluster.
+
+    >>> from graphengine.distributed import Client
+    >>> with Client(processes=False, n_workers=1) as client:
+    ...     client.submit(max, 3, 4).result()
+    4
+"""
+from __future__ import annotations
+
+from graphengine.distributed.client import Client, default_client
+from graphengine.distributed.cluster import LocalCluster
+from graphengine.distributed.future import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
+                                            Future, as_completed, fire_and_forget, wait)
+from graphengine.distributed.progress import progress
+from graphengine.worker.server import get_client, get_worker
+
+__all__ = ["Client", "LocalCluster", "Future", "as_completed", "wait", "fire_and_forget",
+           "default_client", "get_worker", "get_client", "progress", "FIRST_COMPLETED", "FIRST_EXCEPTION",
+           "ALL_COMPLETED"]

@@ -270,7 +270,9 @@ class TransitionEngine:
             "priority": ts.priority,
             "who_has": {dep.key: [w.address for w in dep.who_has] for dep in ts.dependencies},
             "nbytes": {dep.key: dep.nbytes for dep in ts.dependencies},
-            "resources": ts.resource_restrictions,
+            # A loosely restricted task placed on a worker without the resources must
+            # not wait there for resources that will never come.
+            "resources": ts.resource_restrictions if _has_resources(worker, ts) else None,
             "stimulus_id": stimulus_id,
         })
         return {}
@@ -368,6 +370,11 @@ class TransitionEngine:
             if not dep.waiters and not dep.who_wants and (
                     dep.state == "memory" or dep.state in _NEEDS_INPUTS):
                 recs.setdefault(dep, "released")
+
+
+def _has_resources(ws: WorkerState, ts: TaskState) -> bool:
+    return all(ws.resources.get(name, 0) >= amount
+               for name, amount in (ts.resource_restrictions or {}).items())
 
 
 def _nothing(ts: TaskState, out: Outbox, stimulus_id: str) -> None:

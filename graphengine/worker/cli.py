@@ -1,20 +1,156 @@
-"""``graphengine-worker``: start a worker from the command line.
+"""``graphengine-worker``: start a worker (under a nanny by default) from the command line.
 
-The distributed runtime is not built yet; until it is, this command says so and exits
-with status 2 rather than pretending to start anything.
+    graphengine-worker tcp://10.0.0.5:8786 --nthreads 4 --memory-limit 8GiB
+    graphengine-worker --scheduler-file /shared/scheduler.json --nworkers 2
+
+SIGINT/SIGTERM retire the worker gracefully: the scheduler copies results only it holds
+to other workers first.
 """
 from __future__ import annotations
 
+import argparse
+import asyncio
+import logging
+import os
 import sys
 
+import psutil
+
+from graphengine.cli_options import (add_security_flags, parse_bytes, read_scheduler_file,
+                                     run_until_signal, security_from_args, setup_logging)
+
 __all__ = ["main"]
+
+logger = logging.getLogger("graphengine.worker")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="graphengine-worker",
+                                description="Start a graphengine worker.")
+    p.add_argument("scheduler", nargs="?", help="scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--scheduler-file", help="read the scheduler address from this JSON file "
+                                            "(waits up to --timeout s for it to appear)")
+    p.add_argument("--nthreads", type=int, default=None,
+                   help="threads per worker (default: cores / nworkers)")
+    p.add_argument("--nworkers", type=int, default=1, help="worker processes to start")
+    p.add_argument("--memory-limit", default="auto",
+                   help="bytes per worker: 4GiB, 8e9, 'auto' (system memory / nworkers) "
+                        "or 0 (no limit)")
+    p.add_argument("--local-directory", default=None,
+                   help="scratch directory for this worker (default: the system temp dir)")
+    p.add_argument("--name", default=None, help="unique name (for workers= restrictions)")
+    p.add_argument("--resources", action="append", default=[],
+                   help='abstract resources, e.g. "GPU=1" (repeat or space-separate)')
+    p.add_argument("--no-nanny", action="store_true",
+                   help="run the worker in this process, without a supervisor that "
+                        "restarts it")
+    p.add_argument("--lifetime", type=float, default=None,
+                   help="retire gracefully after this many seconds")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on for peers")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds to keep trying to reach the scheduler")
+    p.add_argument("--log-level", default="INFO")
+    add_security_flags(p)
+    return p
+
+
+def _resources(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in " ".join(items).split():
+        name, _, amount = item.partition("=")
+        try:
+            out[name] = float(amount)
+        except ValueError:
+            raise SystemExit(f"graphengine-worker: bad --resources entry {item!r} "
+                             "(expected NAME=NUMBER, e.g. GPU=1)") from None
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``graphengine-worker``."""
-    sys.stderr.write("graphengine-worker: the distributed runtime is not built yet "
-                     "(see the project's open issues)\n")
-    return 2
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    if not args.scheduler and not args.scheduler_file:
+        print("graphengine-worker: give a scheduler address or --scheduler-file",
+              file=sys.stderr)
+        return 2
+    if args.nworkers < 1:
+        print("graphengine-worker: --nworkers must be at least 1", file=sys.stderr)
+        return 2
+    if args.memory_limit == "auto":
+        memory_limit = psutil.virtual_memory().total // args.nworkers
+    else:
+        try:
+            memory_limit = parse_bytes(args.memory_limit)
+        except ValueError as e:
+            print(f"graphengine-worker: --memory-limit: {e}", file=sys.stderr)
+            return 2
+    if args.nworkers > 1:
+        from graphengine.worker.nanny import run_workers
+
+        rest = _without(argv, "--nworkers", "--name")
+        rest += ["--memory-limit", str(memory_limit)]
+        if args.nthreads is None:
+            rest += ["--nthreads", str(max(1, (os.cpu_count() or 1) // args.nworkers))]
+        return run_workers(rest, args.nworkers, args.name)
+    if not args.no_nanny:
+        from graphengine.worker.nanny import Nanny
+
+        rest = _without(argv, "--memory-limit") + ["--memory-limit", str(memory_limit)]
+        return Nanny(rest, memory_limit=memory_limit).run()
+    return _run_worker(args, memory_limit)
+
+
+def _without(argv: list[str], *flags: str) -> list[str]:
+    """``argv`` minus the given flags and their values (``--f v`` and ``--f=v``)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in flags:
+            skip = True
+            continue
+        if any(a.startswith(f + "=") for f in flags):
+            continue
+        out.append(a)
+    return out
+
+
+def _run_worker(args: argparse.Namespace, memory_limit: int) -> int:
+    from graphengine.comm import connect
+    from graphengine.errors import CommClosedError
+    from graphengine.worker.server import Worker
+
+    address = args.scheduler or read_scheduler_file(args.scheduler_file, args.timeout)
+    security = security_from_args(args)
+    if args.local_directory:
+        os.makedirs(args.local_directory, exist_ok=True)
+
+    async def start() -> Worker:
+        try:
+            comm = await connect(address, args.timeout, security=security)
+            comm.abort()
+        except (OSError, CommClosedError, asyncio.TimeoutError) as e:
+            raise SystemExit(f"graphengine-worker: cannot reach the scheduler at {address} "
+                             f"within {args.timeout} s: {e}") from None
+        worker = Worker(address, nthreads=args.nthreads, name=args.name,
+                        memory_limit=memory_limit, resources=_resources(args.resources),
+                        address=f"tcp://{args.host}:0", security=security)
+        await worker.start()
+        if args.lifetime:
+            asyncio.get_running_loop().call_later(
+                args.lifetime, lambda: asyncio.ensure_future(worker.retire()))
+        return worker
+
+    async def stop(worker: Worker) -> None:
+        await worker.retire()
+
+    async def finished(worker: Worker) -> None:
+        await worker.finished()
+
+    return run_until_signal(start, stop, finished)
 
 
 if __name__ == "__main__":

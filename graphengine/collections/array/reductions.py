@@ -71,8 +71,9 @@ class _Step:
         binary = _ELEMENTWISE_COMBINE.get(self.func)
         if binary is not None:
             parts = _flatten(nested)
-            if len(parts) > 1 and all(type(p) is np.ndarray for p in parts) and all(
-                    p.shape[a] == 1 for p in parts for a in self.axes):
+            # builtins.all: this module defines the array reduction ``all`` further down.
+            if len(parts) > 1 and builtins.all(type(p) is np.ndarray for p in parts) and \
+                    builtins.all(p.shape[a] == 1 for p in parts for a in self.axes):
                 # Partials of one element along the reduced axes: fold them pairwise
                 # instead of copying them all into one array first.
                 out = binary(parts[0], parts[1])

@@ -1,0 +1,129 @@
+"""The distributed runtime side by side with Dask's ``distributed``, in one run.
+
+Both engines get the same cluster shape: a LocalCluster of 2 worker processes with 1
+thread each on this machine. Cases:
+
+- ``client.map`` of ``--tasks`` trivial tasks, then ``gather`` (tasks/s);
+- a ``--tasks``-leaf tree reduction built with ``submit`` (fan-in 2; tasks/s);
+- ``--roundtrips`` sequential ``submit(...).result()`` round trips (µs each);
+- ``random((20000, 20000), chunks=(1000, 1000)).sum()`` on the cluster (seconds).
+
+Run: ``python benchmarks/bench_distributed.py [--quick] [--no-dask] [--repeat N]``.
+The ratio printed is ``dask / graphengine`` for times (``graphengine / dask`` for
+rates): above 1 means graphengine is faster.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import graphengine.array as ga  # noqa: E402
+from graphengine.distributed import Client, LocalCluster  # noqa: E402
+
+try:
+    import dask.array as da
+    import distributed
+except ImportError:  # Dask is optional
+    distributed = None
+
+
+def inc(x: int) -> int:
+    return x + 1
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def best(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def run_cases(client: Any, array_mod: Any, n: int, roundtrips: int, side: int,
+              chunk: int, repeat: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+
+    def map_gather() -> None:
+        futures = client.map(inc, range(n), pure=False)
+        client.gather(futures)
+
+    def tree() -> None:
+        level = client.map(inc, range(n), pure=False)
+        while len(level) > 1:
+            nxt = [client.submit(add, level[i], level[i + 1], pure=False)
+                   for i in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level = nxt
+        level[0].result()
+
+    def roundtrip() -> None:
+        for i in range(roundtrips):
+            client.submit(inc, i, pure=False).result()
+
+    def array_sum() -> None:
+        x = array_mod.random.random((side, side), chunks=(chunk, chunk))
+        x.sum().compute()
+
+    map_gather()  # warm up: imports and connections on the workers
+    out["map + gather (tasks/s)"] = n / best(map_gather, repeat)
+    tree_tasks = 2 * n - 1
+    out["tree reduction via submit (tasks/s)"] = tree_tasks / best(tree, repeat)
+    out["submit+result round trip (µs)"] = best(roundtrip, repeat) / roundtrips * 1e6
+    out["array sum on cluster (s)"] = best(array_sum, repeat)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smaller: 2,000 tasks, 5000^2 array")
+    p.add_argument("--no-dask", action="store_true")
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args()
+    n = 2_000 if args.quick else 20_000
+    roundtrips = 200 if args.quick else 1_000
+    side = 5_000 if args.quick else 20_000
+    chunk = 1_000
+
+    results: dict[str, dict[str, float]] = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      memory_limit=0) as cluster, Client(cluster) as client:
+        results["graphengine"] = run_cases(client, ga, n, roundtrips, side, chunk, args.repeat)
+    if distributed is not None and not args.no_dask:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            results["dask"] = run_cases(client, da, n, roundtrips, side, chunk, args.repeat)
+
+    print(f"\n{n:,} tasks, {roundtrips:,} round trips, {side}x{side} array in "
+          f"{chunk}x{chunk} chunks; 2 worker processes x 1 thread; best of {args.repeat}")
+    header = f"{'case':40s} {'graphengine':>14s}"
+    if "dask" in results:
+        header += f" {'dask':>14s} {'ratio':>8s}"
+    print(header)
+    for case, ge in results["graphengine"].items():
+        line = f"{case:40s} {ge:14.2f}"
+        if "dask" in results:
+            dk = results["dask"][case]
+            higher_is_better = "/s" in case
+            ratio = ge / dk if higher_is_better else dk / ge
+            line += f" {dk:14.2f} {ratio:7.2f}x"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

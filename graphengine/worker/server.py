@@ -1,0 +1,379 @@
+"""The worker's server: runs what its pure state machine decides, and holds the data.
+
+The scheduler's messages become events for :class:`~graphengine.worker.state.WorkerState`;
+its instructions are carried out here: ``Execute`` on a thread pool, ``GatherDep`` as a
+fetch from a peer worker, ``SendToScheduler`` on the batched stream, ``ReleaseData`` on
+the data dict. Peers and clients read results with the ``get_data`` operation.
+
+    >>> import asyncio
+    >>> from graphengine.scheduler.server import Scheduler
+    >>> async def main():
+    ...     async with Scheduler() as s, Worker(s.address, nthreads=1) as w:
+    ...         return w.address in s.state.workers
+    >>> asyncio.run(main())
+    True
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import threading
+import time
+import traceback as tb_module
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Hashable
+
+import cloudpickle
+
+from graphengine.comm import (BatchedStream, ConnectionPool, Security, Serialized, Server,
+                              connect)
+from graphengine.errors import CommClosedError
+from graphengine.graph.spec import run
+from graphengine.worker import state as ws_state
+from graphengine.worker.sizeof import sizeof
+
+__all__ = ["Worker", "get_worker", "get_client"]
+
+logger = logging.getLogger(__name__)
+
+_current = threading.local()
+
+
+def get_worker() -> "Worker":
+    """The worker running the current task (only inside a task).
+
+    Raises
+    ------
+    ValueError
+        Outside a task running on a worker.
+    """
+    worker = getattr(_current, "worker", None)
+    if worker is None:
+        raise ValueError("get_worker() was called outside a task running on a worker")
+    return worker
+
+
+def get_client() -> Any:
+    """A Client connected to this worker's scheduler, for tasks that submit tasks.
+
+    One client per worker, created on first use and closed with the worker. A task that
+    waits on the futures it submitted holds a thread meanwhile; give the worker enough
+    threads for such nesting.
+    """
+    worker = get_worker()
+    with worker._client_lock:
+        if worker._client is None:
+            from graphengine.distributed.client import Client
+
+            worker._client = Client(worker.scheduler_address, security=worker.security,
+                                    set_as_default=False, name="worker")
+        return worker._client
+
+
+class Worker(Server):
+    """A worker connected to the scheduler at ``scheduler_address``.
+
+    Parameters
+    ----------
+    scheduler_address : str
+        ``tcp://host:port`` of the scheduler.
+    nthreads : int, optional
+        Tasks run at once (default: the number of cores).
+    name : optional
+        A name unique in the cluster (for ``workers=`` restrictions).
+    memory_limit : int
+        Bytes; reported to the scheduler (0: no limit).
+    resources : dict, optional
+        Abstract resources this worker offers, e.g. ``{"GPU": 1}``.
+    address : str
+        Where to listen for peers and clients.
+    security : Security, optional
+        Credentials for every connection.
+    """
+
+    def __init__(self, scheduler_address: str, *, nthreads: int | None = None,
+                 name: Any = None, memory_limit: int = 0,
+                 resources: dict[str, float] | None = None,
+                 address: str = "tcp://127.0.0.1:0", security: Security | None = None,
+                 validate: bool = False):
+        super().__init__(
+            handlers={"get_data": self.get_data, "update_data": self.update_data,
+                      "gather": self.gather, "run": self.run_function},
+            security=security)
+        self.scheduler_address = scheduler_address
+        self.nthreads = int(nthreads or os.cpu_count() or 1)
+        if self.nthreads < 1:
+            raise ValueError(f"nthreads must be at least 1, got {nthreads!r}")
+        self.name = name
+        self.memory_limit = int(memory_limit or 0)
+        self.resources = dict(resources or {})
+        self.validate = validate
+        self._listen_address = address
+        self.data: dict[Hashable, Any] = {}
+        self.state: ws_state.WorkerState | None = None
+        self.executor = ThreadPoolExecutor(self.nthreads, thread_name_prefix="graphengine-task")
+        self.peers = ConnectionPool(security=security)
+        self.stream: BatchedStream | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._closed_event: asyncio.Event | None = None
+        self._status = "init"
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> "Worker":
+        if self._status != "init":
+            return self
+        self._status = "starting"
+        self._closed_event = asyncio.Event()
+        await self.listen(self._listen_address)
+        self.state = ws_state.WorkerState(nthreads=self.nthreads, address=self.address,
+                                          resources=self.resources, validate=self.validate)
+        # Task specs stay serialized on this stream: each is unpickled in its own task
+        # thread, so one that cannot be (a missing module) fails that task, not the link.
+        comm = await connect(self.scheduler_address, security=self.security,
+                             deserialize=False)
+        await comm.write({"op": "register-worker", "reply": False, "address": self.address,
+                          "nthreads": self.nthreads, "memory_limit": self.memory_limit,
+                          "resources": self.resources, "name": self.name})
+        response = await comm.read()
+        if response.get("status") != "OK":
+            comm.abort()
+            await super().close()
+            raise ValueError(f"scheduler {self.scheduler_address} refused worker "
+                             f"{self.address}: {response.get('message')}")
+        self.stream = BatchedStream(comm)
+        self._status = "running"
+        self._spawn(self._serve_scheduler(comm))
+        self._spawn(self._heartbeats(float(response.get("heartbeat_interval", 5.0))))
+        logger.info("worker %s connected to %s", self.address, self.scheduler_address)
+        return self
+
+    async def close(self) -> None:
+        """Stop: leave the scheduler, stop serving peers, shut the thread pool down."""
+        if self._status in ("closing", "closed"):
+            return
+        self._status = "closing"
+        if self.stream is not None:
+            self.stream.send({"op": "close"})
+            await self.stream.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.peers.close()
+        await super().close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._client is not None:  # its own loop thread: close it off ours
+            await asyncio.get_running_loop().run_in_executor(None, self._client.close)
+        self._status = "closed"
+        if self._closed_event is not None:
+            self._closed_event.set()
+
+    async def retire(self) -> None:
+        """Leave gracefully: the scheduler copies results only we hold to other workers,
+        reschedules our tasks without blaming them, and tells us to close."""
+        if self._status != "running":
+            return
+        try:
+            if self.stream is None or self.stream.closed():
+                raise CommClosedError("no connection to the scheduler")
+            await asyncio.wait_for(
+                self.peers.call(self.scheduler_address, "retire_workers",
+                                {"workers": [self.address]}), timeout=10)
+        except Exception as e:  # scheduler gone: nothing to hand over to
+            logger.info("worker %s could not retire through the scheduler: %s", self.address, e)
+        await self.close()
+
+    async def finished(self) -> None:
+        """Wait until the worker has closed (e.g. because the scheduler told it to)."""
+        assert self._closed_event is not None
+        await self._closed_event.wait()
+
+    async def __aenter__(self) -> "Worker":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __await__(self):
+        return self.start().__await__()
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- the scheduler's stream -------------------------------------------------------
+
+    async def _serve_scheduler(self, comm: Any) -> None:
+        try:
+            while True:
+                try:
+                    batch = await comm.read()
+                except (CommClosedError, OSError):
+                    logger.info("worker %s lost its scheduler connection", self.address)
+                    break
+                for msg in batch if type(batch) is list else [batch]:
+                    if type(msg) is dict and msg.get("op") == "close":
+                        self._spawn(self.close())
+                        return
+                    try:
+                        event = ws_state.event_from_message(msg)
+                    except (KeyError, TypeError, ValueError):
+                        logger.warning("worker %s ignores malformed message %r",
+                                       self.address, msg)
+                        continue
+                    self.handle_event(event)
+        finally:
+            if self._status == "running":
+                self._spawn(self.close())
+
+    async def _heartbeats(self, interval: float) -> None:
+        import psutil
+
+        process = psutil.Process()
+        while self.stream is not None and not self.stream.closed():
+            self.stream.send({"op": "heartbeat", "metrics": {
+                "cpu": process.cpu_percent(), "memory": process.memory_info().rss,
+                "executing": len(self.state.executing) if self.state else 0,
+                "in_memory": len(self.data), "time": time.time()}})
+            await asyncio.sleep(interval)
+
+    # --- events and instructions ------------------------------------------------------
+
+    def handle_event(self, event: Any) -> None:
+        """Feed one event to the state machine and carry out what it decides."""
+        for inst in self.state.handle(event):
+            kind = type(inst)
+            if kind is ws_state.Execute:
+                self._spawn(self._execute(inst.key, inst.run_spec))
+            elif kind is ws_state.GatherDep:
+                self._spawn(self._gather_dep(inst.worker, list(inst.keys)))
+            elif kind is ws_state.SendToScheduler:
+                if self.stream is not None and not self.stream.closed():
+                    self.stream.send(_sendable(inst.msg))
+            elif kind is ws_state.ReleaseData:
+                for key in inst.keys:
+                    self.data.pop(key, None)
+            else:  # pragma: no cover - a new instruction type without a handler
+                raise TypeError(f"worker cannot carry out {inst!r}")
+
+    async def _execute(self, key: Hashable, run_spec: Any) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            result, duration = await loop.run_in_executor(
+                self.executor, self._run_task, key, run_spec)
+        except BaseException as exc:  # noqa: BLE001 - everything a task raises is reported
+            if isinstance(exc, asyncio.CancelledError) and self._status != "running":
+                raise
+            text = "".join(tb_module.format_exception(type(exc), exc, exc.__traceback__))
+            self.handle_event(ws_state.ExecuteFailure(
+                key=key, exception=exc, traceback=text, stimulus_id=f"task-erred-{key}"))
+            return
+        self.data[key] = result
+        self.handle_event(ws_state.ExecuteSuccess(
+            key=key, nbytes=sizeof(result), duration=duration,
+            stimulus_id=f"task-finished-{key}"))
+
+    def _run_task(self, key: Hashable, run_spec: Any) -> tuple[Any, float]:
+        _current.worker = self
+        _current.key = key
+        start = time.perf_counter()
+        try:
+            if type(run_spec) is Serialized:
+                run_spec = run_spec.deserialize()
+            result = run(run_spec, self.data)
+        finally:
+            _current.worker = None
+            _current.key = None
+        return result, time.perf_counter() - start
+
+    async def _gather_dep(self, worker: str, keys: list) -> None:
+        try:
+            data = await self.peers(worker).get_data(keys=keys)
+        except (CommClosedError, OSError, asyncio.TimeoutError) as e:
+            logger.info("worker %s could not fetch %d keys from %s: %s",
+                        self.address, len(keys), worker, e)
+            self.handle_event(ws_state.GatherDepNetworkFailure(
+                worker=worker, keys=keys, stimulus_id=f"gather-failed-{worker}"))
+            return
+        missing = [k for k in keys if k not in data]
+        self.data.update(data)
+        if data:
+            self.handle_event(ws_state.GatherDepSuccess(
+                worker=worker, data_nbytes={k: sizeof(v) for k, v in data.items()},
+                stimulus_id=f"gather-{worker}"))
+        if missing:
+            self.handle_event(ws_state.GatherDepMissing(
+                worker=worker, keys=missing, stimulus_id=f"gather-missing-{worker}"))
+
+    # --- operations for peers and clients ---------------------------------------------
+
+    def get_data(self, keys: Iterable[Hashable]) -> dict:
+        """The values of ``keys`` this worker holds (absent keys are left out)."""
+        data = self.data
+        return {k: data[k] for k in keys if k in data}
+
+    def update_data(self, data: dict) -> dict:
+        """Store values sent by a client (``scatter``); returns their sizes."""
+        self.data.update(data)
+        nbytes = {k: sizeof(v) for k, v in data.items()}
+        self.handle_event(ws_state.AddData(nbytes=nbytes, stimulus_id=f"scatter-{uuid.uuid4().hex}"))
+        return {"nbytes": nbytes}
+
+    async def gather(self, who_has: dict) -> dict:
+        """Copy keys from peers (``{key: [addresses]}``) into this worker; return the keys
+        now held. The scheduler uses it to move results off a retiring worker."""
+        got: dict = {}
+        by_peer: dict[str, list] = {}
+        for key, peers in who_has.items():
+            if key in self.data:
+                got[key] = self.data[key]
+            elif peers:
+                by_peer.setdefault(peers[0], []).append(key)
+        replies = await asyncio.gather(*(self.peers(p).get_data(keys=ks)
+                                         for p, ks in by_peer.items()), return_exceptions=True)
+        for reply in replies:
+            if isinstance(reply, dict):
+                got.update(reply)
+        new = {k: v for k, v in got.items() if k not in self.data}
+        self.data.update(new)
+        if new:
+            self.handle_event(ws_state.AddData(nbytes={k: sizeof(v) for k, v in new.items()},
+                                               stimulus_id="gather-for-retire"))
+        return {"keys": list(got)}
+
+    async def run_function(self, function: Any, args: tuple = (), kwargs: dict | None = None
+                           ) -> Any:
+        """Call ``function(*args, **kwargs)`` here (``Client.run``); coroutines are awaited."""
+        _current.worker = self
+        try:
+            result = function(*args, **(kwargs or {}))
+        finally:
+            _current.worker = None
+        if asyncio.iscoroutine(result):
+            result = await result
+        return result
+
+
+def _sendable(msg: dict) -> dict:
+    """Replace an exception that would not pickle by one that does, keeping its text:
+    one bad exception must not break the whole batch on the scheduler stream."""
+    exc = msg.get("exception")
+    if exc is not None:
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            try:
+                cloudpickle.dumps(exc)
+            except Exception:
+                msg = dict(msg, exception=RuntimeError(f"{type(exc).__name__}: {exc}"))
+    return msg
