@@ -21,8 +21,10 @@ def test_quickstart_example_runs_and_reports_each_part():
                          capture_output=True, text=True, cwd=REPO, timeout=110)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines[1:4]] == ["delayed", "array", "dataframe"]
+    assert [line.split(":")[0] for line in lines[1:7]] == [
+        "delayed", "array", "dataframe", "cluster", "dashboard", "cluster"]
     assert "matches NumPy" in lines[2] and "matches pandas" in lines[3]
+    assert "sum of squares 328350" in lines[6]
 
 
 def test_cli_entry_points_print_their_help():

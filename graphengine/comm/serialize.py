@@ -160,7 +160,8 @@ def serialize(obj: Any) -> Serialized:
 
 
 def deserialize(serialized: Serialized) -> Any:
-    """Rebuild the object from a :class:`Serialized` (its frames must be uncompressed).
+    """Rebuild the object from a :class:`Serialized`, decompressing frames that arrived
+    compressed and were kept so (``deserialize=False``, e.g. relayed by the scheduler).
 
     Raises
     ------
@@ -172,7 +173,13 @@ def deserialize(serialized: Serialized) -> Any:
     except KeyError:
         raise ValueError(f"no serializer registered under {serialized.name!r} in this process; "
                          f"known: {sorted(_by_name)}") from None
-    return family.loads(serialized.header, serialized.frames)
+    frames = serialized.frames
+    if serialized.codecs is not None:
+        from graphengine.comm import compression
+
+        frames = [f if c is None else compression.decompress(c[0], f, c[1])
+                  for f, c in zip(frames, serialized.codecs)]
+    return family.loads(serialized.header, frames)
 
 
 # --- pickle: anything, with out-of-band buffers ----------------------------------------

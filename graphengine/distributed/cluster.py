@@ -132,7 +132,8 @@ class LocalCluster:
         if self.processes:
             cmd = [sys.executable, "-m", "graphengine.worker.cli", self.scheduler.address,
                    "--nthreads", str(self.threads_per_worker), "--name", name,
-                   "--memory-limit", str(self.memory_limit), "--host", self.host]
+                   "--memory-limit", str(self.memory_limit), "--host", self.host,
+                   "--log-level", logging.getLevelName(logger.getEffectiveLevel())]
             for k, v in (self.resources or {}).items():
                 cmd += ["--resources", f"{k}={v}"]
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
