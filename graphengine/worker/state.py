@@ -226,6 +226,8 @@ class WorkerState:
         #: peer -> inputs to fetch from it; an input is listed under each of its holders
         self.data_needed: defaultdict[str, set[TaskInfo]] = defaultdict(set)
         self.in_flight: dict[str, set[TaskInfo]] = {}
+        #: size of each input in flight as counted when its fetch started
+        self._flight_nbytes: dict[TaskInfo, int] = {}
         self.in_flight_bytes = 0
         self.paused = False
         self.log: deque[tuple] = deque(maxlen=log_length)
@@ -468,7 +470,8 @@ class WorkerState:
             if rest:
                 self.in_flight[worker] = rest
             keys = keys - rest
-        self.in_flight_bytes -= sum(ts.nbytes for ts in keys)
+        for ts in keys:
+            self.in_flight_bytes -= self._flight_nbytes.pop(ts, 0)
         return list(keys)
 
     def _retry_elsewhere(self, worker: str, keys: list, out: list, stimulus_id: str) -> None:
@@ -508,12 +511,16 @@ class WorkerState:
                                key=lambda wk: (sum(t.nbytes for t in wk[1]), wk[0]))
             batch, total = [], 0
             for ts in sorted(keys, key=self._fetch_priority):
-                if batch and (total + ts.nbytes > self.message_bytes_limit
-                              or self.in_flight_bytes + total + ts.nbytes
-                              > self.max_bytes_in_flight):
+                # One fetch may always run, however large; beyond it the limits hold.
+                if batch and total + ts.nbytes > self.message_bytes_limit:
+                    break
+                if (batch or self.in_flight) and \
+                        self.in_flight_bytes + total + ts.nbytes > self.max_bytes_in_flight:
                     break
                 batch.append(ts)
                 total += ts.nbytes
+            if not batch:
+                return
             for ts in batch:
                 for holder in ts.who_has:
                     holder_keys = self.data_needed.get(holder)
@@ -522,6 +529,7 @@ class WorkerState:
                         if not holder_keys:
                             del self.data_needed[holder]
                 self._move(ts, "flight", "gather-dep")
+                self._flight_nbytes[ts] = ts.nbytes
             self.in_flight[worker] = set(batch)
             self.in_flight_bytes += total
             out.append(GatherDep(worker, [ts.key for ts in batch], total))
@@ -623,7 +631,8 @@ class WorkerState:
                 assert any(t is ts for _, _, t in self.ready) or ts in self.constrained, where
             for dep in ts.dependencies:
                 assert ts in dep.dependents and dep.key in self.tasks, where
-        assert self.in_flight_bytes == sum(ts.nbytes for ts in in_flight), "bytes in flight"
+        assert set(self._flight_nbytes) == in_flight, "inputs in flight out of step"
+        assert self.in_flight_bytes == sum(self._flight_nbytes.values()), "bytes in flight"
         for name, total in self.total_resources.items():
             used = sum((ts.resources or {}).get(name, 0) for ts in self.executing)
             assert abs(self.available_resources[name] - (total - used)) < 1e-9, name
