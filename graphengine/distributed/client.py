@@ -281,6 +281,10 @@ class Client:
                 elif op == "task-erred":
                     if state is not None:
                         state.fail(msg.get("exception"), msg.get("traceback"))
+                elif op == "restart":
+                    for st in list(self._states.values()):
+                        if st.status != "cancelled":
+                            st.cancel()
                 elif op == "close":
                     await self._scheduler_gone()
                     return
@@ -657,6 +661,12 @@ class Client:
     def scheduler_info(self) -> dict:
         """Workers and their load as the scheduler sees them."""
         return self._sync(self._rpc_scheduler, "scheduler_info")
+
+    def restart(self, timeout: float = 30.0) -> Any:
+        """Forget all tasks on the cluster (every Future is cancelled), free worker
+        memory, and restart worker processes that run under a nanny. Returns the number
+        of workers afterwards."""
+        return self._sync(self._rpc_scheduler, "restart", timeout=timeout)
 
     def retire_workers(self, workers: Iterable[str]) -> Any:
         """Close ``workers`` gracefully; their unique results are recomputed elsewhere if

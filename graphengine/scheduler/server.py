@@ -79,6 +79,7 @@ class Scheduler(Server):
                 "retire_workers": self.retire_workers,
                 "run": self.run_function,
                 "update_data": self.update_data,
+                "restart": self.restart,
             },
             security=security, deserialize=False)
         parse_address(address)  # fail early, naming the address
@@ -372,6 +373,24 @@ class Scheduler(Server):
         """``{key: [worker addresses]}`` for the keys in memory."""
         tasks = self.state.tasks
         return {k: [ws.address for ws in tasks[k].who_has] for k in keys if k in tasks}
+
+    async def restart(self, timeout: float = 30.0) -> int:
+        """Forget every task of every client, free all worker memory, and restart worker
+        processes that run under a nanny; returns the workers present afterwards."""
+        before = len(self.state.workers)
+        for client_id, stream in self.client_streams.items():
+            stream.send({"op": "restart"})
+        for client_id, cs in list(self.state.clients.items()):
+            self.send(self.state.release_keys(client_id, [ts.key for ts in cs.wants_what],
+                                              stimulus_id="restart"))
+        for stream in list(self.worker_streams.values()):
+            stream.send({"op": "restart"})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await asyncio.sleep(0.05)
+        while len(self.state.workers) < before and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return len(self.state.workers)
 
     async def run_function(self, function: Any, args: Any = (), kwargs: Any = None) -> Any:
         """``Client.run_on_scheduler``: call a function here (unpickled only for this)."""

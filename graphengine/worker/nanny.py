@@ -11,6 +11,7 @@ what a dead worker held, so a restart loses no results.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -53,7 +54,8 @@ class Nanny:
 
     def _spawn(self) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "graphengine.worker.cli", *self.worker_args, "--no-nanny"]
-        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        env = dict(os.environ, GRAPHENGINE_NANNY="1")
+        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env)
         logger.info("nanny started worker process %d", self.process.pid)
         return self.process
 

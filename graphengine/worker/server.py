@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 _current = threading.local()
 
+#: Exit status asking the nanny for a fresh worker process (Client.restart).
+RESTART_EXIT_CODE = 3
+
 
 def get_worker() -> "Worker":
     """The worker running the current task (only inside a task).
@@ -225,6 +228,12 @@ class Worker(Server):
                     if type(msg) is dict and msg.get("op") == "close":
                         self._spawn(self.close())
                         return
+                    if type(msg) is dict and msg.get("op") == "restart":
+                        if os.environ.get("GRAPHENGINE_NANNY"):
+                            # A fresh process: the nanny starts one when we exit non-zero.
+                            logger.info("worker %s restarting", self.address)
+                            os._exit(RESTART_EXIT_CODE)
+                        continue  # in-process: the scheduler has freed our data already
                     try:
                         event = ws_state.event_from_message(msg)
                     except (KeyError, TypeError, ValueError):

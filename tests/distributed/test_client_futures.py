@@ -266,3 +266,64 @@ def test_asynchronous_client_awaits_the_same_methods(cluster):
 def test_a_bad_address_raises_a_clear_error():
     with pytest.raises(TypeError, match="address"):
         Client(42)
+
+
+def test_run_on_scheduler_gets_the_scheduler(client):
+    def count_workers(scheduler):
+        return len(scheduler.state.workers)
+
+    assert client.run_on_scheduler(count_workers) == 2
+    assert client.run_on_scheduler(operator.add, 2, 3) == 5
+
+
+def test_upload_file_makes_a_module_importable_on_workers(client, tmp_path):
+    module = tmp_path / "uploaded_helper_mod.py"
+    module.write_text("def triple(x):\n    return 3 * x\n")
+    names = client.upload_file(str(module))
+    assert set(names.values()) == {"uploaded_helper_mod"}
+
+    def use(x):
+        import uploaded_helper_mod
+        return uploaded_helper_mod.triple(x)
+
+    assert client.submit(use, 4).result() == 12
+
+
+def test_progress_draws_a_text_bar_until_done(client):
+    import io
+
+    from graphengine.distributed import progress
+
+    out = io.StringIO()
+    futures = client.map(inc, range(30), pure=False)
+    progress(futures, out=out, notebook=False, timeout=30)
+    assert all(f.done() for f in futures)
+    assert "30/30 done, 0 erred" in out.getvalue()
+    with pytest.raises(ValueError, match="persist"):
+        progress(ga.ones(4, chunks=2), notebook=False)
+
+
+def test_local_cluster_scales_up_and_down_without_losing_results():
+    from graphengine.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        futures = c.map(inc, range(20))
+        c.gather(futures)
+        cluster.scale(3)
+        assert len(c.nthreads()) == 3
+        cluster.scale(1)
+        assert len(c.nthreads()) == 1
+        assert c.gather(futures) == list(range(1, 21))
+        assert "workers=1" in repr(cluster) and "LocalCluster" in cluster._repr_html_()
+
+
+def test_restart_cancels_every_future_and_frees_worker_memory(client, cluster, wait_for):
+    futures = client.map(inc, range(10), key=[f"before-restart-{i}" for i in range(10)])
+    client.gather(futures)
+    assert client.restart() == 2
+    wait_for(lambda: all(f.cancelled() for f in futures), what="futures cancelled")
+    wait_for(lambda: not any(k.startswith("before-restart")
+                             for keys in client.has_what().values() for k in keys),
+             what="worker memory freed")
+    assert client.submit(inc, 1).result() == 2

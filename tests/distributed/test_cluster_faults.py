@@ -179,3 +179,19 @@ def test_an_unreachable_scheduler_fails_clearly_within_the_timeout():
                             timeout=60)
     assert worker.returncode != 0
     assert "cannot reach the scheduler" in worker.stderr and str(port) in worker.stderr
+
+
+def test_restart_gives_fresh_worker_processes_under_their_nannies(proc_cluster):
+    proc_cluster.add_worker()
+    proc_cluster.add_worker()
+    with Client(proc_cluster.address, set_as_default=False) as client:
+        _wait_workers(client, 2)
+        pids_before = set(client.run(os.getpid).values())
+        f = client.submit(slow_inc, 1)
+        assert f.result(timeout=30) == 2
+        assert client.restart(timeout=30) == 2
+        assert f.cancelled()
+        _wait_workers(client, 2)
+        pids_after = set(client.run(os.getpid).values())
+        assert not pids_before & pids_after
+        assert client.submit(slow_inc, 2).result(timeout=30) == 3
