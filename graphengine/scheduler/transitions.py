@@ -171,10 +171,14 @@ class TransitionEngine:
                 and ts.worker_restrictions is None and not ts.resource_restrictions)
 
     def _idle_worker(self) -> WorkerState | None:
+        """A worker with a free slot, round-robin: O(1) however many workers there are,
+        and successive root tasks spread over the idle workers instead of piling up."""
         if not self.idle:
             return None
-        return min(self.idle.values(),
-                   key=lambda ws: (len(ws.processing) / ws.nthreads, ws.address))
+        address, ws = next(iter(self.idle.items()))
+        del self.idle[address]
+        self.idle[address] = ws  # to the back of the line
+        return ws
 
     def update_idle(self, ws: WorkerState) -> None:
         """Keep :attr:`idle` exact for ``ws`` after its processing set or status changed."""
