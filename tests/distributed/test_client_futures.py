@@ -327,3 +327,13 @@ def test_restart_cancels_every_future_and_frees_worker_memory(client, cluster, w
                              for keys in client.has_what().values() for k in keys),
              what="worker memory freed")
     assert client.submit(inc, 1).result() == 2
+
+
+def test_tasks_can_submit_tasks_through_get_client(client):
+    def fan_out(n):
+        from graphengine.distributed import get_client
+
+        c = get_client()
+        return sum(c.gather(c.map(inc, range(n))))
+
+    assert client.submit(fan_out, 5).result(timeout=30) == sum(range(1, 6))
