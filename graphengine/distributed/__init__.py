@@ -12,8 +12,8 @@ from graphengine.distributed.cluster import LocalCluster
 from graphengine.distributed.future import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
                                             Future, as_completed, fire_and_forget, wait)
 from graphengine.distributed.progress import progress
-from graphengine.worker.server import get_client, get_worker
+from graphengine.worker.server import get_client, get_worker, rejoin, secede
 
 __all__ = ["Client", "LocalCluster", "Future", "as_completed", "wait", "fire_and_forget",
-           "default_client", "get_worker", "get_client", "progress", "FIRST_COMPLETED", "FIRST_EXCEPTION",
+           "default_client", "get_worker", "get_client", "secede", "rejoin", "progress", "FIRST_COMPLETED", "FIRST_EXCEPTION",
            "ALL_COMPLETED"]

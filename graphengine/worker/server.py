@@ -36,7 +36,7 @@ from graphengine.graph.spec import run
 from graphengine.worker import state as ws_state
 from graphengine.worker.sizeof import sizeof
 
-__all__ = ["Worker", "get_worker", "get_client"]
+__all__ = ["Worker", "get_worker", "get_client", "secede", "rejoin"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,28 @@ def get_client() -> Any:
             worker._client = Client(worker.scheduler_address, security=worker.security,
                                     set_as_default=False, name="worker")
         return worker._client
+
+
+def secede() -> None:
+    """Give this task's thread slot back while it waits on other work (e.g. on futures
+    it submitted), so the worker can run other tasks meanwhile. Pair with :func:`rejoin`.
+    """
+    worker = get_worker()
+    key = _current.key
+    worker.loop.call_soon_threadsafe(worker.handle_event,
+                                     ws_state.Secede(key=key, stimulus_id=f"secede-{key}"))
+
+
+def rejoin(timeout: float | None = None) -> None:
+    """Wait until a thread slot is free again and take it (after :func:`secede`)."""
+    worker = get_worker()
+    key = _current.key
+    ready = threading.Event()
+    worker._rejoin_waiters[key] = ready
+    worker.loop.call_soon_threadsafe(worker.handle_event,
+                                     ws_state.Rejoin(key=key, stimulus_id=f"rejoin-{key}"))
+    if not ready.wait(timeout):
+        raise TimeoutError(f"task {key!r} could not rejoin within {timeout} s")
 
 
 class Worker(Server):
@@ -118,7 +140,12 @@ class Worker(Server):
         self._listen_address = address
         self.data: dict[Hashable, Any] = {}
         self.state: ws_state.WorkerState | None = None
-        self.executor = ThreadPoolExecutor(self.nthreads, thread_name_prefix="graphengine-task")
+        # Threads are made on demand; the state machine keeps nthreads of them busy, and
+        # the headroom is for tasks that secede() while they wait on other tasks.
+        self.executor = ThreadPoolExecutor(self.nthreads + 256,
+                                           thread_name_prefix="graphengine-task")
+        self._rejoin_waiters: dict[Hashable, threading.Event] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.peers = ConnectionPool(security=security)
         self.stream: BatchedStream | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -134,6 +161,7 @@ class Worker(Server):
             return self
         self._status = "starting"
         self._closed_event = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
         await self.listen(self._listen_address)
         self.state = ws_state.WorkerState(nthreads=self.nthreads, address=self.address,
                                           resources=self.resources, validate=self.validate)
@@ -272,6 +300,10 @@ class Worker(Server):
             elif kind is ws_state.ReleaseData:
                 for key in inst.keys:
                     self.data.pop(key, None)
+            elif kind is ws_state.Rejoined:
+                waiter = self._rejoin_waiters.pop(inst.key, None)
+                if waiter is not None:
+                    waiter.set()
             else:  # pragma: no cover - a new instruction type without a handler
                 raise TypeError(f"worker cannot carry out {inst!r}")
 

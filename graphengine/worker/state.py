@@ -31,8 +31,8 @@ __all__ = [
     "WorkerState", "TaskInfo", "event_from_message",
     "ComputeTask", "FreeKeys", "CancelCompute", "ExecuteSuccess", "ExecuteFailure",
     "GatherDepSuccess", "GatherDepMissing", "GatherDepNetworkFailure", "AddData",
-    "Pause", "Unpause",
-    "Execute", "GatherDep", "SendToScheduler", "ReleaseData",
+    "Pause", "Unpause", "Secede", "Rejoin",
+    "Execute", "GatherDep", "SendToScheduler", "ReleaseData", "Rejoined",
 ]
 
 
@@ -106,6 +106,20 @@ class AddData:
 
 
 @dataclass(slots=True)
+class Secede:
+    """The task's thread waits on other work (``secede()``): it no longer holds a slot."""
+    key: Hashable
+    stimulus_id: str = "secede"
+
+
+@dataclass(slots=True)
+class Rejoin:
+    """The seceded task wants a slot back (``rejoin()``); it waits for ``Rejoined``."""
+    key: Hashable
+    stimulus_id: str = "rejoin"
+
+
+@dataclass(slots=True)
 class Pause:
     stimulus_id: str = "pause"
 
@@ -160,6 +174,12 @@ class SendToScheduler:
 @dataclass(slots=True)
 class ReleaseData:
     keys: list
+
+
+@dataclass(slots=True)
+class Rejoined:
+    """A seceded task may continue: it holds a slot again."""
+    key: Hashable
 
 
 # --- the state machine ---------------------------------------------------------------
@@ -223,6 +243,10 @@ class WorkerState:
         self.ready: list[tuple[tuple, int, TaskInfo]] = []
         self.constrained: deque[TaskInfo] = deque()  # ready, waiting for resources
         self.executing: set[TaskInfo] = set()
+        #: seceded tasks: still running, but their threads do not count
+        self.long_running: set[TaskInfo] = set()
+        #: seceded tasks asking for a slot back, in order of asking
+        self.rejoining: deque[TaskInfo] = deque()
         #: peer -> inputs to fetch from it; an input is listed under each of its holders
         self.data_needed: defaultdict[str, set[TaskInfo]] = defaultdict(set)
         self.in_flight: dict[str, set[TaskInfo]] = {}
@@ -239,6 +263,7 @@ class WorkerState:
             GatherDepMissing: self._gather_missing,
             GatherDepNetworkFailure: self._gather_network_failure, AddData: self._add_data,
             Pause: self._pause, Unpause: self._unpause,
+            Secede: self._secede, Rejoin: self._rejoin,
         }
 
     # --- driving ----------------------------------------------------------------------
@@ -399,6 +424,7 @@ class WorkerState:
 
     def _finish_executing(self, ts: TaskInfo) -> None:
         self.executing.discard(ts)
+        self.long_running.discard(ts)
         for name, amount in (ts.resources or {}).items():
             self.available_resources[name] = self.available_resources.get(name, 0) + amount
 
@@ -549,6 +575,13 @@ class WorkerState:
                    for n, a in (ts.resources or {}).items())
 
     def _start_tasks(self, out: list) -> None:
+        # Seceded tasks coming back go before new work: they are already half done.
+        while self.rejoining and len(self.executing) < self.nthreads:
+            ts = self.rejoining.popleft()
+            if ts in self.long_running:
+                self.long_running.discard(ts)
+                self.executing.add(ts)
+            out.append(Rejoined(ts.key))
         if self.paused:
             return
         # Tasks held back for resources go first when they fit now.
@@ -595,6 +628,19 @@ class WorkerState:
                 if not dependent.waiting_for and dependent.state == "waiting":
                     self._make_ready(dependent, ev.stimulus_id)
 
+    def _secede(self, ev: Secede, out: list) -> None:
+        ts = self.tasks.get(ev.key)
+        if ts is not None and ts in self.executing:
+            self.executing.discard(ts)
+            self.long_running.add(ts)
+
+    def _rejoin(self, ev: Rejoin, out: list) -> None:
+        ts = self.tasks.get(ev.key)
+        if ts is None or ts not in self.long_running:
+            out.append(Rejoined(ev.key))  # nothing to wait for
+            return
+        self.rejoining.append(ts)
+
     def _pause(self, ev: Pause, out: list) -> None:
         if not self.paused:
             self.paused = True
@@ -611,9 +657,10 @@ class WorkerState:
 
     def validate(self) -> None:
         """Check every invariant; raise ``AssertionError`` naming the first broken one."""
-        executing = {ts for ts in self.tasks.values() if ts.state in ("executing", "cancelled")
-                     and ts in self.executing}
-        assert executing == self.executing, "executing set out of step"
+        assert not self.executing & self.long_running, "a task both executing and seceded"
+        for ts in self.executing | self.long_running:
+            assert ts.state in ("executing", "cancelled") and self.tasks.get(ts.key) is ts, \
+                f"{ts!r} counted as running"
         assert len([t for t in self.executing if t.state == "executing"]) <= self.nthreads \
             or self.paused, "more tasks executing than threads"
         in_flight = {ts for keys in self.in_flight.values() for ts in keys}

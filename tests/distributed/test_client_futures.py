@@ -337,3 +337,22 @@ def test_tasks_can_submit_tasks_through_get_client(client):
         return sum(c.gather(c.map(inc, range(n))))
 
     assert client.submit(fan_out, 5).result(timeout=30) == sum(range(1, 6))
+
+
+def test_a_seceded_task_frees_its_thread_for_the_tasks_it_waits_on():
+    from graphengine.distributed import LocalCluster, rejoin, secede
+
+    def parent(n):
+        from graphengine.distributed import get_client
+
+        c = get_client()
+        futures = c.map(inc, range(n), pure=False)
+        secede()  # without this, the only thread would wait on tasks that cannot start
+        values = c.gather(futures)
+        rejoin()
+        return sum(values)
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        assert c.submit(parent, 4).result(timeout=30) == 1 + 2 + 3 + 4
+        assert c.submit(inc, 1).result(timeout=10) == 2  # the slot came back

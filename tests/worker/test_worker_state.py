@@ -257,3 +257,22 @@ def test_random_event_streams_keep_every_invariant(seed):
         assert len([k for k in executing
                     if ws.tasks.get(k) is not None and ws.tasks[k].state == "executing"]) \
             <= ws.nthreads
+
+
+def test_a_seceded_task_frees_its_slot_and_rejoins_when_one_is_free():
+    from graphengine.worker.state import Rejoin, Rejoined, Secede
+
+    ws = machine(nthreads=1)
+    ws.handle(compute("parent"))
+    out = ws.handle(compute("child"))
+    assert not executes(out)
+    out = ws.handle(Secede(key="parent"))
+    assert executes(out) == ["child"]
+    out = ws.handle(Rejoin(key="parent"))
+    assert not [i for i in out if isinstance(i, Rejoined)]  # child holds the slot
+    out = ws.handle(ExecuteSuccess(key="child", nbytes=1, duration=0.1))
+    assert Rejoined("parent") in out
+    out = ws.handle(compute("other"))
+    assert not executes(out)  # the parent holds the slot again
+    out = ws.handle(ExecuteSuccess(key="parent", nbytes=1, duration=0.1))
+    assert executes(out) == ["other"]
