@@ -68,6 +68,11 @@ DEFAULTS: dict[str, Any] = {
     # Root tasks per worker thread handed out ahead of time (the rest wait queued on the
     # scheduler, so a huge graph never floods worker memory); inf disables queuing.
     "scheduler.worker-saturation": 1.1,
+    # Move queued tasks from saturated workers to idle ones when fetching their inputs
+    # costs less than the compute it takes off the busy worker.
+    "scheduler.work-stealing": True,
+    # Seconds between two rounds of work stealing.
+    "scheduler.work-stealing-interval": 0.1,
     # --- worker transfers --------------------------------------------------------------
     # Peers a worker fetches inputs from at the same time.
     "worker.transfer.max-connections": 4,

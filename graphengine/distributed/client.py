@@ -370,8 +370,10 @@ class Client:
         msg = {"op": "update-graph", "tasks": specs,
                "dependencies": {k: list(dependencies_of(v)) for k, v in tasks.items()},
                "keys": keys, "user_priority": priority, "retries": retries}
-        if order:
-            msg["order"] = order
+        # Without a static order, tasks of one submission run in the order given (the
+        # scheduler and the workers break priority ties by it, and stealing takes the
+        # last ones, which a busy worker would start last).
+        msg["order"] = order if order else {k: i for i, k in enumerate(tasks)}
         if restrictions:
             msg["restrictions"] = restrictions
         if resources:

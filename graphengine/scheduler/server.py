@@ -94,6 +94,7 @@ class Scheduler(Server):
         self.rpc_pool = ConnectionPool(security=security, deserialize=False)
         self.client_streams: dict[str, BatchedStream] = {}
         self._watchdog: asyncio.Task | None = None
+        self._stealer: asyncio.Task | None = None
         self._started = False
         self._closed_event: asyncio.Event | None = None
 
@@ -105,12 +106,15 @@ class Scheduler(Server):
             self._closed_event = asyncio.Event()
             await self.listen(self._listen_address)
             self._watchdog = asyncio.ensure_future(self._check_heartbeats())
+            if config.get("scheduler.work-stealing"):
+                self._stealer = asyncio.ensure_future(self._balance())
             logger.info("scheduler listening at %s", self.address)
         return self
 
     async def close(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        for task in (self._watchdog, self._stealer):
+            if task is not None:
+                task.cancel()
         for stream in [*self.worker_streams.values(), *self.client_streams.values()]:
             stream.send({"op": "close"})
             await stream.close()
@@ -177,6 +181,7 @@ class Scheduler(Server):
             "add-keys": self._add_keys,
             "worker-status": self._worker_status,
             "heartbeat": self._heartbeat,
+            "steal-response": self._steal_response,
         }
         try:
             await self._serve_stream(comm, handlers, address, "worker")
@@ -206,6 +211,17 @@ class Scheduler(Server):
     def _worker_status(self, worker: str, status: str, stimulus_id: str = "worker-status"
                        ) -> None:
         self.send(self.state.set_worker_status(worker, status, stimulus_id))
+
+    def _steal_response(self, worker: str, key: Hashable, state: str,
+                        stimulus_id: str = "steal-response") -> None:
+        self.send(self.state.steal_response(key, worker, state, stimulus_id))
+
+    async def _balance(self) -> None:
+        interval = config.get("scheduler.work-stealing-interval")
+        while True:
+            await asyncio.sleep(interval)
+            if self.state.workers:
+                self.send(self.state.balance())
 
     def _heartbeat(self, worker: str, metrics: dict | None = None) -> None:
         if worker in self.state.workers:

@@ -25,7 +25,9 @@ from typing import Any, Hashable
 from graphengine.errors import KilledWorker, MissingDependencyError
 from graphengine.graph.spec import key_name
 from graphengine.scheduler.model import ClientState, Outbox, TaskState, WorkerState
-from graphengine.scheduler.placement import valid_workers
+from graphengine.scheduler.placement import (decide_worker, holders, satisfies,
+                                             valid_workers)
+from graphengine.scheduler.stealing import plan_steals
 from graphengine.scheduler.transitions import (_NEEDS_INPUTS, InvalidTransition,
                                                 TransitionEngine)
 
@@ -57,6 +59,7 @@ class SchedulerState(TransitionEngine):
         super().__init__(**kwargs)
         #: submission counter: earlier graphs run first at equal user priority
         self.generation = 0
+
 
     # --- workers ----------------------------------------------------------------------
 
@@ -93,6 +96,9 @@ class SchedulerState(TransitionEngine):
             return out
         self.idle.pop(address, None)
         ws.status = "closed"
+        for ts, (victim, thief) in list(self.stealing.items()):
+            if ws is victim or ws is thief:
+                del self.stealing[ts]
         recs: dict[TaskState, str] = {}
         lost = []
         for ts in ws.has_what:
@@ -400,6 +406,46 @@ class SchedulerState(TransitionEngine):
         ws.nbytes -= max(ts.nbytes, 0)
         if not ts.who_has:
             self.transitions({ts: "released"}, stimulus_id, out)
+        return out
+
+    # --- work stealing ----------------------------------------------------------------
+
+    def balance(self, stimulus_id: str = "balance") -> Outbox:
+        """Ask saturated workers to give queued tasks up to idle ones (see
+        :mod:`~graphengine.scheduler.stealing`); the answers come as :meth:`steal_response`."""
+        out = Outbox()
+        for ts, victim, thief in plan_steals(self.workers.values(), self.bandwidth,
+                                             self.stealing):
+            self.stealing[ts] = (victim, thief)
+            out.to_worker(victim.address, {"op": "steal-request", "key": ts.key,
+                                           "stimulus_id": stimulus_id})
+        return out
+
+    def steal_response(self, key: Hashable, worker: str, state: str,
+                       stimulus_id: str = "steal-response") -> Outbox:
+        """The victim answered: ``state`` is where the task was there. If it had not
+        started (it has let it go), the task moves to the thief."""
+        out = Outbox()
+        ts = self.tasks.get(key)
+        move = self.stealing.pop(ts, None) if ts is not None else None
+        if move is None:
+            return out
+        victim, thief = move
+        if (victim.address != worker or ts.state != "processing"
+                or ts.processing_on is not victim
+                or state not in ("waiting", "ready", "released", "fetch", "flight")):
+            return out  # it ran or finished meanwhile: nothing to move
+        self._leave_processing(ts, out, stimulus_id)
+        target = thief if (thief.address in self.workers and thief.status == "running"
+                           and satisfies(ts, thief)) else decide_worker(
+            ts, holders(ts) or valid_workers(ts, self.workers.values()), self.bandwidth)
+        if target is None:
+            ts.state = "waiting"  # only to leave through the usual door
+            self.transitions({ts: "no-worker"}, stimulus_id, out)
+            return out
+        self.log.append((ts.key, "processing", "processing", stimulus_id))
+        self._enter_processing(ts, out, stimulus_id, worker=target)
+        self.fill_idle_workers(stimulus_id, out)
         return out
 
     def add_keys(self, worker: str, keys: Iterable[Hashable],

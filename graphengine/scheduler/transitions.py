@@ -96,6 +96,8 @@ class TransitionEngine:
         #: task prefix -> average measured duration in seconds
         self.durations: dict[str, float] = {}
         self.log: deque[tuple[Hashable, str, str, str]] = deque(maxlen=log_length)
+        #: steals asked for and not answered yet: task -> (victim, thief)
+        self.stealing: dict[TaskState, tuple[WorkerState, WorkerState]] = {}
         self._seq = itertools.count()
         self._leave = {
             "released": _nothing, "waiting": _nothing, "queued": _nothing,
@@ -357,6 +359,7 @@ class TransitionEngine:
         recs: dict[TaskState, str] = {}
         ts.state = "forgotten"
         del self.tasks[ts.key]
+        self.stealing.pop(ts, None)
         for dep in ts.dependencies:
             dep.dependents.discard(ts)
             dep.waiters.discard(ts)

@@ -29,7 +29,7 @@ from graphengine import config
 
 __all__ = [
     "WorkerState", "TaskInfo", "event_from_message",
-    "ComputeTask", "FreeKeys", "CancelCompute", "ExecuteSuccess", "ExecuteFailure",
+    "ComputeTask", "FreeKeys", "CancelCompute", "StealRequest", "ExecuteSuccess", "ExecuteFailure",
     "GatherDepSuccess", "GatherDepMissing", "GatherDepNetworkFailure", "AddData",
     "Pause", "Unpause", "Secede", "Rejoin",
     "Execute", "GatherDep", "SendToScheduler", "ReleaseData", "Rejoined",
@@ -59,6 +59,12 @@ class FreeKeys:
 class CancelCompute:
     key: Hashable
     stimulus_id: str = "cancel-compute"
+
+
+@dataclass(slots=True)
+class StealRequest:
+    key: Hashable
+    stimulus_id: str = "steal-request"
 
 
 @dataclass(slots=True)
@@ -131,7 +137,7 @@ class Unpause:
 
 #: Scheduler message ops -> event classes.
 _MESSAGE_EVENTS = {"compute-task": ComputeTask, "free-keys": FreeKeys,
-                   "cancel-compute": CancelCompute}
+                   "cancel-compute": CancelCompute, "steal-request": StealRequest}
 
 
 def event_from_message(msg: dict) -> Any:
@@ -263,7 +269,7 @@ class WorkerState:
             GatherDepMissing: self._gather_missing,
             GatherDepNetworkFailure: self._gather_network_failure, AddData: self._add_data,
             Pause: self._pause, Unpause: self._unpause,
-            Secede: self._secede, Rejoin: self._rejoin,
+            Secede: self._secede, Rejoin: self._rejoin, StealRequest: self._steal_request,
         }
 
     # --- driving ----------------------------------------------------------------------
@@ -349,6 +355,15 @@ class WorkerState:
 
     def _cancel_compute(self, ev: CancelCompute, out: list) -> None:
         self._release(ev.key, out, ev.stimulus_id, drop_data=False)
+
+    def _steal_request(self, ev: StealRequest, out: list) -> None:
+        """Give the task up if it has not started here; say where it was either way."""
+        ts = self.tasks.get(ev.key)
+        state = ts.state if ts is not None else "released"
+        if ts is not None and ts.compute and state in ("waiting", "ready"):
+            self._release(ev.key, out, ev.stimulus_id, drop_data=False)
+        out.append(SendToScheduler({"op": "steal-response", "key": ev.key, "state": state,
+                                    "stimulus_id": ev.stimulus_id}))
 
     def _release(self, key: Hashable, out: list, stimulus_id: str, drop_data: bool) -> None:
         ts = self.tasks.get(key)

@@ -356,3 +356,20 @@ def test_a_seceded_task_frees_its_thread_for_the_tasks_it_waits_on():
             Client(cluster, set_as_default=False) as c:
         assert c.submit(parent, 4).result(timeout=30) == 1 + 2 + 3 + 4
         assert c.submit(inc, 1).result(timeout=10) == 2  # the slot came back
+
+
+def test_a_new_idle_worker_steals_queued_work():
+    import time
+
+    from graphengine.distributed import LocalCluster
+
+    def slow(data):
+        time.sleep(0.2)
+        return get_worker().address
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        data = c.scatter([1])[0]
+        futures = c.map(slow, [data] * 8, pure=False)  # all queued where the data is
+        cluster.scale(2)
+        assert len(set(c.gather(futures))) == 2  # the newcomer took some of them

@@ -346,6 +346,32 @@ def test_fetched_copies_become_replicas_and_are_freed_with_the_key(d):
     assert d.freed(out, A) == ["x"] and d.freed(out, B) == ["x"]
 
 
+def test_an_idle_worker_steals_queued_tasks_that_are_worth_moving(d):
+    d.add_worker(A, nthreads=1)
+    d.update_data("c1", who_has={"small": [A]}, nbytes={"small": 10})
+    d.update_graph("c1", {f"t{i}": i for i in range(4)}, {f"t{i}": ["small"] for i in range(4)},
+                   keys=[f"t{i}" for i in range(4)])
+    assert len(d.state.workers[A].processing) == 4  # locality put all of them on A
+    d.add_worker(B, nthreads=2)
+    out = d.balance()
+    stolen = [m["key"] for m in out.workers[A] if m["op"] == "steal-request"]
+    assert len(stolen) == 2  # one per idle thread of B
+    out = d.steal_response(stolen[0], A, "ready")
+    assert d.computing(out, B) == [stolen[0]]
+    out = d.steal_response(stolen[1], A, "executing")  # too late: A started it
+    assert not out.workers
+    assert d.state.tasks[stolen[1]].processing_on.address == A
+
+
+def test_large_inputs_are_not_worth_stealing_for(d):
+    d.add_worker(A, nthreads=1)
+    d.update_data("c1", who_has={"big": [A]}, nbytes={"big": 10**12})
+    d.update_graph("c1", {"t0": 0, "t1": 1}, {"t0": ["big"], "t1": ["big"]},
+                   keys=["t0", "t1"])
+    d.add_worker(B, nthreads=1)
+    assert not d.balance().workers
+
+
 def test_a_stale_finish_from_another_worker_is_freed_there(d):
     d.add_worker(A, nthreads=1)
     d.add_worker(B, nthreads=1)
@@ -385,6 +411,20 @@ class SimWorkers:
     def __init__(self):
         self.pending: dict[str, list] = {}
         self.data: dict[str, set] = {}
+        self.steals: list = []
+
+    def answer_steals(self, d, rng):
+        """Victims answer: a task not started yet (here: by chance) is given up."""
+        while self.steals:
+            address, key = self.steals.pop()
+            if address not in self.pending:
+                continue
+            if key in self.pending[address] and rng.random() < 0.7:
+                self.pending[address].remove(key)
+                state = "ready"
+            else:
+                state = "executing" if key in self.pending[address] else "memory"
+            self.deliver(d.steal_response(key, address, state), d.state)
 
     def deliver(self, out, state):
         for address, msgs in out.workers.items():
@@ -398,6 +438,8 @@ class SimWorkers:
                     self.pending[address].remove(m["key"])
                 elif m["op"] == "free-keys":
                     self.data[address].difference_update(m["keys"])
+                elif m["op"] == "steal-request":
+                    self.steals.append((address, m["key"]))
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -435,6 +477,10 @@ def test_random_graphs_finish_correctly_despite_workers_dying(seed):
             continue
         if rng.random() < 0.03 and len(paused) + 1 < len(sim.pending):
             sim.deliver(d.set_worker_status(rng.choice(sorted(sim.pending)), "paused"), d.state)
+        if rng.random() < 0.1:
+            sim.deliver(d.balance(), d.state)
+            sim.answer_steals(d, rng)
+            continue
         assert busy, "nothing running but wanted keys are not in memory"
         a = rng.choice(busy)
         key = sim.pending[a].pop(rng.randrange(len(sim.pending[a])))

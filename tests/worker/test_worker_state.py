@@ -276,3 +276,17 @@ def test_a_seceded_task_frees_its_slot_and_rejoins_when_one_is_free():
     assert not executes(out)  # the parent holds the slot again
     out = ws.handle(ExecuteSuccess(key="parent", nbytes=1, duration=0.1))
     assert executes(out) == ["other"]
+
+
+def test_a_steal_request_gives_up_only_tasks_not_started():
+    from graphengine.worker.state import StealRequest
+
+    ws = machine(nthreads=1)
+    ws.handle(compute("running"))
+    ws.handle(compute("queued"))
+    out = ws.handle(StealRequest(key="queued"))
+    assert ops(out, "steal-response")[0]["state"] == "ready"
+    assert "queued" not in ws.tasks
+    out = ws.handle(StealRequest(key="running"))
+    assert ops(out, "steal-response")[0]["state"] == "executing"
+    assert ws.tasks["running"].state == "executing"
