@@ -6,7 +6,8 @@ tasks it was sent and "finishes" them in simulated time (every task takes one ti
 unit; a worker runs two at once); every ``compute-task`` message the scheduler emits is
 delivered, every finished task is reported back with ``task_finished``. Only the CPU time
 spent inside the scheduler's event methods is counted (``time.process_time`` around each
-call), so the figure is the scheduler's own cost per task, in µs.
+call), so the figure is the scheduler's own cost per task, in µs. The garbage collector is
+tuned as in a ``graphengine-scheduler`` process (config ``scheduler.gc-threshold``).
 
     python benchmarks/sim_scale.py            # 10k, 100k, 1M tasks x 10, 100, 1000 workers
     python benchmarks/sim_scale.py --quick    # without the 1M-task runs
@@ -27,6 +28,7 @@ from collections import deque
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from graphengine import config  # noqa: E402
 from graphengine.scheduler.state import SchedulerState  # noqa: E402
 
 
@@ -111,6 +113,8 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="skip the 1,000,000-task runs")
     args = p.parse_args()
+    # As in a scheduler process started by graphengine-scheduler.
+    gc.set_threshold(*config.get("scheduler.gc-threshold"))
     sizes = [10_000, 100_000] + ([] if args.quick else [1_000_000])
     workers = [10, 100, 1000]
     table: dict[tuple[int, int], float] = {}

@@ -46,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     protocol = args.protocol or ("tls" if security and security.tls_configured else "tcp")
     host = f"[{args.host}]" if ":" in args.host else args.host
 
+    import gc
+
+    from graphengine import config
     from graphengine.scheduler.server import Scheduler
+
+    gc.set_threshold(*config.get("scheduler.gc-threshold"))
 
     async def start() -> Scheduler:
         scheduler = Scheduler(f"{protocol}://{host}:{args.port}", security=security,

@@ -161,6 +161,7 @@ class Worker(Server):
             return self
         self._status = "starting"
         self._closed_event = asyncio.Event()
+        self._scheduler_lost = asyncio.Event()
         self.loop = asyncio.get_running_loop()
         await self.listen(self._listen_address)
         self.state = ws_state.WorkerState(nthreads=self.nthreads, address=self.address,
@@ -212,9 +213,17 @@ class Worker(Server):
         try:
             if self.stream is None or self.stream.closed():
                 raise CommClosedError("no connection to the scheduler")
-            await asyncio.wait_for(
-                self.peers.call(self.scheduler_address, "retire_workers",
-                                {"workers": [self.address]}), timeout=10)
+            call = asyncio.ensure_future(self.peers.call(
+                self.scheduler_address, "retire_workers", {"workers": [self.address]}))
+            lost = asyncio.ensure_future(self._scheduler_lost.wait())
+            # A scheduler that is shutting down too would never answer: stop waiting
+            # as soon as its connection goes.
+            await asyncio.wait([call, lost], timeout=60, return_when=asyncio.FIRST_COMPLETED)
+            lost.cancel()
+            if not call.done():
+                call.cancel()
+                raise CommClosedError("the scheduler went away during retirement")
+            call.result()
         except Exception as e:  # scheduler gone: nothing to hand over to
             logger.info("worker %s could not retire through the scheduler: %s", self.address, e)
         await self.close()
@@ -270,6 +279,7 @@ class Worker(Server):
                         continue
                     self.handle_event(event)
         finally:
+            self._scheduler_lost.set()
             if self._status == "running":
                 self._spawn(self.close())
 

@@ -33,7 +33,7 @@ def _spawn(*args):
 class ProcessCluster:
     """A scheduler and workers started through the command-line tools."""
 
-    def __init__(self, tmp_path, worker_ttl=5.0):
+    def __init__(self, tmp_path, worker_ttl=2.0):
         self.file = str(tmp_path / "scheduler.json")
         self.scheduler = _spawn("graphengine.scheduler.cli", "--port", "0",
                                 "--scheduler-file", self.file, "--worker-ttl", str(worker_ttl))
@@ -47,15 +47,17 @@ class ProcessCluster:
         return proc
 
     def close(self):
-        for p in self.workers + [self.scheduler]:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.workers + [self.scheduler]:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        # Workers first (they retire through the scheduler), then the scheduler.
+        for group in (self.workers, [self.scheduler]):
+            for p in group:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in group:
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
 
 @pytest.fixture
@@ -195,3 +197,18 @@ def test_restart_gives_fresh_worker_processes_under_their_nannies(proc_cluster):
         pids_after = set(client.run(os.getpid).values())
         assert not pids_before & pids_after
         assert client.submit(slow_inc, 2).result(timeout=30) == 3
+
+
+def test_a_silent_worker_is_declared_dead_after_the_heartbeat_timeout(proc_cluster):
+    frozen = proc_cluster.add_worker("--no-nanny")
+    proc_cluster.add_worker("--no-nanny")
+    with Client(proc_cluster.address, set_as_default=False) as client:
+        _wait_workers(client, 2)
+        os.kill(frozen.pid, signal.SIGSTOP)  # alive, connected, but silent
+        try:
+            start = time.monotonic()
+            _wait_workers(client, 1, timeout=20)  # worker-ttl is 2 s here
+            assert time.monotonic() - start < 15
+            assert client.submit(slow_inc, 5).result(timeout=30) == 6
+        finally:
+            os.kill(frozen.pid, signal.SIGCONT)
