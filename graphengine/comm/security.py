@@ -144,8 +144,9 @@ def _make_certificates(days: int) -> tuple[bytes, bytes, bytes]:
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    except ImportError as e:  # pragma: no cover - cryptography is a dependency
-        raise ImportError("Security.temporary() needs the 'cryptography' package") from e
+    except ImportError as e:  # the optional 'tls' extra
+        raise ImportError("Security.temporary() needs the 'cryptography' package: "
+                          "pip install 'graphengine[tls]'") from e
 
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=days)
