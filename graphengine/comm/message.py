@@ -257,13 +257,9 @@ class _Decoder:
 
     def _materialize(self, p: _Pending, depth: int) -> Any:
         header = self.finish(p.header, depth) if type(p.header) in _WALKED else p.header
-        if not self.deserialize:
-            return Serialized(p.name, header, p.frames, p.codecs)
-        frames = p.frames
-        if p.codecs is not None:
-            frames = [f if c is None else compression.decompress(c[0], f, c[1])
-                      for f, c in zip(frames, p.codecs)]
-        return deserialize(Serialized(p.name, header, frames))
+        kept = Serialized(p.name, header, p.frames, p.codecs)
+        # deserialize() decompresses what is still compressed.
+        return deserialize(kept) if self.deserialize else kept
 
 
 def loads(frames: list[Any], deserialize: bool = True, max_nesting: int | None = None,

@@ -371,6 +371,7 @@ async def connect(address: str, timeout: float | None = None, *,
     deadline = loop.time() + timeout
     delay = _FIRST_RETRY_DELAY
     client = TCPClient()
+    last_error: BaseException | None = None
     while True:
         remaining = deadline - loop.time()
         try:
@@ -381,15 +382,19 @@ async def connect(address: str, timeout: float | None = None, *,
                                max_buffer_size=max(limits.max_frame, 1 << 20)), remaining)
             break
         except asyncio.TimeoutError:
+            if last_error is not None:
+                e = last_error
+                raise TimeoutError(f"could not connect to {address} within {timeout:g}s: "
+                                   f"{type(e).__name__}: {e}{_why(e)}") from e
             raise TimeoutError(f"timed out after {timeout:g}s connecting to {address}") from None
         except (OSError, StreamClosedError) as e:
             if _tls_failure(e):
                 raise CommClosedError(f"TLS handshake with {address} failed: {_why(e) or e}") \
                     from e
-            if loop.time() + delay >= deadline:
-                raise TimeoutError(f"could not connect to {address} within {timeout:g}s: "
-                                   f"{type(e).__name__}: {e}{_why(e)}") from e
-            await asyncio.sleep(delay * (0.5 + random.random()))  # jitter spreads retries
+            last_error = e
+            # Jitter spreads retries; keep trying until the deadline, not short of it.
+            pause = delay * (0.5 + random.random())
+            await asyncio.sleep(max(0.0, min(pause, deadline - loop.time())))
             delay = min(2 * delay, _MAX_RETRY_DELAY)
     stream.set_nodelay(True)
     reader = FrameReader(stream, limits)

@@ -124,9 +124,8 @@ def test_connect_retries_until_the_timeout_and_names_the_address():
         with pytest.raises((OSError, asyncio.TimeoutError)) as info:
             await connect(address, timeout=0.6)
         elapsed = time.monotonic() - start
-        # Several attempts with growing pauses; it gives up when the next pause would
-        # overshoot the timeout.
-        assert 0.3 <= elapsed < 5, elapsed
+        # Several attempts with growing pauses until the deadline.
+        assert 0.55 <= elapsed < 5, elapsed
         assert address in str(info.value)
 
     run(main())
