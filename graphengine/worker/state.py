@@ -435,7 +435,9 @@ class WorkerState:
         out.append(SendToScheduler({"op": "task-erred", "key": ts.key,
                                     "exception": ev.exception, "traceback": ev.traceback,
                                     "stimulus_id": ev.stimulus_id}))
-        self._release_inputs_of(ts, out, ev.stimulus_id)
+        # The scheduler keeps the error and never frees an erred key here: forget it now
+        # (a retry arrives as a fresh compute-task).
+        self._forget(ts, ev.stimulus_id)
 
     def _finish_executing(self, ts: TaskInfo) -> None:
         self.executing.discard(ts)
