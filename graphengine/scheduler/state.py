@@ -435,14 +435,13 @@ class SchedulerState(TransitionEngine):
                 or ts.processing_on is not victim
                 or state not in ("waiting", "ready", "released", "fetch", "flight")):
             return out  # it ran or finished meanwhile: nothing to move
-        self._leave_processing(ts, out, stimulus_id)
         target = thief if (thief.address in self.workers and thief.status == "running"
                            and satisfies(ts, thief)) else decide_worker(
             ts, holders(ts) or valid_workers(ts, self.workers.values()), self.bandwidth)
-        if target is None:
-            ts.state = "waiting"  # only to leave through the usual door
-            self.transitions({ts: "no-worker"}, stimulus_id, out)
+        if target is None:  # nowhere to go now: the usual way round
+            self.transitions({ts: "released"}, stimulus_id, out)
             return out
+        self._leave_processing(ts, out, stimulus_id)
         self.log.append((ts.key, "processing", "processing", stimulus_id))
         self._enter_processing(ts, out, stimulus_id, worker=target)
         self.fill_idle_workers(stimulus_id, out)
