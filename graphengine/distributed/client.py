@@ -25,9 +25,12 @@ from graphengine.comm import BatchedStream, ConnectionPool, Security, connect, s
 from graphengine.errors import CommClosedError
 from graphengine.graph.order import order as static_order
 from graphengine.graph.spec import Ref, Task, dependencies_of
-from graphengine.graph.tokenize import tokenize
+from graphengine.distributed.cluster_ops import ClusterOps
 from graphengine.distributed.future import Future, FutureState, raise_remote
 from graphengine.distributed.loop import LoopRunner
+from graphengine.distributed.nesting import (SKIPPED, collect_futures, fill_futures,
+                                             futures_to_refs, keys_to_refs, map_keys)
+from graphengine.graph.tokenize import tokenize
 from graphengine.local.get import flatten_keys
 
 __all__ = ["Client", "default_client"]
@@ -53,7 +56,7 @@ def default_client() -> "Client":
     return clients[-1]
 
 
-class Client:
+class Client(ClusterOps):
     """Connect to a scheduler and run work on its cluster.
 
     Parameters
@@ -316,7 +319,7 @@ class Client:
         if key is None:
             name = getattr(func, "__name__", type(func).__name__)
             key = f"{name}-{tokenize(func, args, kwargs) if pure else uuid.uuid4().hex}"
-        task = Task(key, func, *_futures_to_refs(args), **_futures_to_refs(kwargs))
+        task = Task(key, func, *futures_to_refs(args), **futures_to_refs(kwargs))
         (future,) = self._submit_tasks({key: task}, [key], workers, resources, retries,
                                        priority, allow_other_workers)
         return future
@@ -344,8 +347,8 @@ class Client:
         else:
             prefix = key or name
             keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in arg_tuples]
-        kw = _futures_to_refs(kwargs)
-        tasks = {k: Task(k, func, *_futures_to_refs(a), **kw) for k, a in zip(keys, arg_tuples)}
+        kw = futures_to_refs(kwargs)
+        tasks = {k: Task(k, func, *futures_to_refs(a), **kw) for k, a in zip(keys, arg_tuples)}
         return self._submit_tasks(tasks, keys, workers, resources, retries, priority,
                                   allow_other_workers)
 
@@ -405,10 +408,10 @@ class Client:
 
     async def _gather(self, futures: Any, errors: str = "raise") -> Any:
         flat: dict[Hashable, Future] = {}
-        _collect_futures(futures, flat)
+        collect_futures(futures, flat)
         values = await self._gather_flat(list(flat.values()), errors)
-        data = {f.key: v for f, v in zip(flat.values(), values) if v is not _SKIPPED}
-        return _fill_futures(futures, data, errors)
+        data = {f.key: v for f, v in zip(flat.values(), values) if v is not SKIPPED}
+        return fill_futures(futures, data, errors)
 
     async def _gather_flat(self, futures: list[Future], errors: str = "raise") -> list:
         while True:
@@ -426,7 +429,7 @@ class Client:
                     ok.append(f)
             data, lost = await self._fetch([f.key for f in ok])
             if not lost:
-                return [data.get(f.key, _SKIPPED) for f in futures]
+                return [data.get(f.key, SKIPPED) for f in futures]
             for key in lost:  # lost with its worker: wait for the recomputation
                 state = self._states.get(key)
                 if state is not None and state.status == "finished":
@@ -468,7 +471,7 @@ class Client:
         futures = self._graph_to_futures(dict(graph), flat, **kwargs)
         by_key = dict(zip(flat, futures))
         try:
-            return self.gather(_map_keys(keys, by_key))
+            return self.gather(map_keys(keys, by_key))
         finally:
             for f in futures:
                 f.release()
@@ -486,7 +489,7 @@ class Client:
         for c, k in zip(found, keys):
             func, extra = c.__graphengine_postcompute__()
             fkey = f"finalize-{tokenize(k, func, extra)}"
-            graph[fkey] = Task(fkey, func, _keys_to_refs(k), *extra)
+            graph[fkey] = Task(fkey, func, keys_to_refs(k), *extra)
             finals.append(fkey)
         futures = iter(self._graph_to_futures(graph, finals, **kwargs)) if finals else iter(())
         out = [next(futures) if collections_base.is_collection(c) else c for c in items]
@@ -576,7 +579,7 @@ class Client:
         """Stop and forget these futures' tasks (also for other Futures of the same keys
         in this client)."""
         flat: dict[Hashable, Future] = {}
-        _collect_futures(futures, flat)
+        collect_futures(futures, flat)
 
         def do() -> None:
             for key, f in flat.items():
@@ -595,7 +598,7 @@ class Client:
     def retry(self, futures: Any) -> Any:
         """Run failed futures (and the failed tasks they depend on) again."""
         flat: dict[Hashable, Future] = {}
-        _collect_futures(futures, flat)
+        collect_futures(futures, flat)
 
         def do() -> None:
             for f in flat.values():
@@ -612,108 +615,8 @@ class Client:
     def _fire_and_forget(self, key: Hashable) -> None:
         self._on_loop(self._send, {"op": "fire-and-forget", "keys": [key]})
 
-    # --- the cluster ------------------------------------------------------------------
-
-    def run(self, function: Callable, *args: Any, workers: Iterable[str] | None = None,
-            **kwargs: Any) -> Any:
-        """Call ``function(*args, **kwargs)`` on every worker (or ``workers``); return
-        ``{worker address: result}``."""
-        return self._sync(self._run, function, args, kwargs, workers)
-
-    async def _run(self, function: Callable, args: tuple, kwargs: dict, workers: Any) -> dict:
-        nthreads = await self._pool(self.scheduler_address).ncores()
-        targets = list(nthreads) if workers is None else list(workers)
-        results = await asyncio.gather(*(self._pool(w).run(function=function, args=args,
-                                                           kwargs=kwargs) for w in targets))
-        return dict(zip(targets, results))
-
-    def run_on_scheduler(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
-        """Call ``function(*args, **kwargs)`` in the scheduler process and return the
-        result; a parameter named ``scheduler`` receives the Scheduler object."""
-        return self._sync(self._rpc_scheduler, "run", function=function, args=args,
-                          kwargs=kwargs)
-
-    def upload_file(self, path: str) -> Any:
-        """Send a ``.py`` file (or ``.zip``/``.egg``) to every worker and make it
-        importable there; returns ``{worker: module name}``."""
-        import os
-
-        with open(path, "rb") as f:
-            content = f.read()
-        return self.run(_install_file, os.path.basename(path), content)
-
-    def who_has(self, futures: Any = None) -> dict:
-        """``{key: [worker addresses]}`` for these futures (default: all of this client's)."""
-        flat: dict[Hashable, Future] = {}
-        if futures is not None:
-            _collect_futures(futures, flat)
-        keys = list(flat) if futures is not None else list(self._states)
-        return self._sync(self._rpc_scheduler, "who_has", keys=keys)
-
-    def has_what(self) -> dict:
-        """``{worker address: [keys]}`` for every worker."""
-        return self._sync(self._rpc_scheduler, "has_what")
-
-    def nthreads(self) -> dict:
-        """``{worker address: threads}``."""
-        return self._sync(self._rpc_scheduler, "ncores")
-
-    ncores = nthreads
-
-    def scheduler_info(self) -> dict:
-        """Workers and their load as the scheduler sees them."""
-        return self._sync(self._rpc_scheduler, "scheduler_info")
-
-    def restart(self, timeout: float = 30.0) -> Any:
-        """Forget all tasks on the cluster (every Future is cancelled), free worker
-        memory, and restart worker processes that run under a nanny. Returns the number
-        of workers afterwards."""
-        return self._sync(self._rpc_scheduler, "restart", timeout=timeout)
-
-    def retire_workers(self, workers: Iterable[str]) -> Any:
-        """Close ``workers`` gracefully; their unique results are recomputed elsewhere if
-        needed. Returns the addresses retired."""
-        return self._sync(self._rpc_scheduler, "retire_workers", workers=list(workers))
-
     async def _rpc_scheduler(self, op: str, **kwargs: Any) -> Any:
         return await self._pool.call(self.scheduler_address, op, kwargs)
-
-    def get_executor(self, **kwargs: Any) -> Any:
-        """A :class:`concurrent.futures.Executor` that submits to this client."""
-        from graphengine.distributed.executor import ClientExecutor
-
-        return ClientExecutor(self, **kwargs)
-
-
-_SKIPPED = object()
-
-
-def _install_file(filename: str, content: bytes) -> str:
-    """Runs on a worker: write the file to its directory, put it on sys.path, (re)import."""
-    import importlib
-    import os
-    import sys
-    import tempfile
-
-    from graphengine.worker.server import get_worker
-
-    directory = os.path.join(tempfile.gettempdir(), "graphengine-uploads",
-                             get_worker().address.replace("/", "_").replace(":", "_"))
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, filename)
-    with open(path, "wb") as f:
-        f.write(content)
-    name, ext = os.path.splitext(filename)
-    entry = path if ext in (".zip", ".egg") else directory
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-    importlib.invalidate_caches()
-    if ext == ".py":
-        if name in sys.modules:
-            importlib.reload(sys.modules[name])
-        else:
-            importlib.import_module(name)
-    return name
 
 
 async def _done() -> None:
@@ -731,52 +634,3 @@ def _refinish_if_held(client: Client, key: Hashable) -> None:
     state = client._states.get(key)
     if state is not None and state.status == "pending":
         state.finish()  # _gather_flat re-asks who_has and resets again if still lost
-
-
-def _futures_to_refs(obj: Any) -> Any:
-    """Arguments with Futures replaced by references to their keys."""
-    t = type(obj)
-    if t is Future or isinstance(obj, Future):
-        return Ref(obj.key)
-    if t in (list, tuple, set, frozenset):
-        items = [_futures_to_refs(x) for x in obj]
-        return items if t is list else t(items)
-    if t is dict:
-        return {k: _futures_to_refs(v) for k, v in obj.items()}
-    return obj
-
-
-def _keys_to_refs(keys: Any) -> Any:
-    if type(keys) is list:
-        return [_keys_to_refs(k) for k in keys]
-    return Ref(keys)
-
-
-def _map_keys(keys: Any, by_key: dict) -> Any:
-    if type(keys) is list:
-        return [_map_keys(k, by_key) for k in keys]
-    return by_key[keys]
-
-
-def _collect_futures(obj: Any, out: dict) -> None:
-    if isinstance(obj, Future):
-        out.setdefault(obj.key, obj)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        for x in obj:
-            _collect_futures(x, out)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            _collect_futures(x, out)
-
-
-def _fill_futures(obj: Any, data: dict, errors: str) -> Any:
-    if isinstance(obj, Future):
-        return data.get(obj.key, _SKIPPED)
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        items = [_fill_futures(x, data, errors) for x in obj]
-        items = [x for x in items if x is not _SKIPPED]
-        return items if type(obj) is list else type(obj)(items)
-    if isinstance(obj, dict):
-        filled = {k: _fill_futures(v, data, errors) for k, v in obj.items()}
-        return {k: v for k, v in filled.items() if v is not _SKIPPED}
-    return obj
