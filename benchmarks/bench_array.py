@@ -16,7 +16,6 @@ dask time / graphengine time (>= 1.0 means graphengine is at least as fast).
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 import graphengine.array as ga  # noqa: E402
 
 try:
@@ -33,16 +33,6 @@ try:
     import dask.array as da
 except ImportError:  # the benchmark still reports graphengine alone
     dask = da = None
-
-
-def best_of(repeat: int, func: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def numpy_sum(n: int, c: int, seed: int = 0) -> float:

@@ -15,11 +15,9 @@ best of ``--repeat`` runs; the machine may be shared, so read the best numbers.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,17 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 import graphengine.dataframe as gd  # noqa: E402
-
-
-def best_of(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def make_frames(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -150,11 +139,11 @@ def main() -> None:
         # machine hits them alike; report the best run of each.
         runs: dict[str, list[float]] = {"ge": [], "dask": [], "pandas": []}
         for r in range(args.repeat):
-            runs["ge"].append(best_of(g_fn, 1))
+            runs["ge"].append(best_of(1, g_fn))
             if d_fn:
-                runs["dask"].append(best_of(d_fn, 1))
+                runs["dask"].append(best_of(1, d_fn))
             if r == 0 or "csv" not in name:
-                runs["pandas"].append(best_of(p_fn, 1))
+                runs["pandas"].append(best_of(1, p_fn))
         tg = min(runs["ge"])
         td = min(runs["dask"]) if runs["dask"] else float("nan")
         tp = min(runs["pandas"])

@@ -15,15 +15,13 @@ rates): above 1 means graphengine is faster.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 import graphengine.array as ga  # noqa: E402
 from graphengine.distributed import Client, LocalCluster  # noqa: E402
 
@@ -40,16 +38,6 @@ def inc(x: int) -> int:
 
 def add(a: int, b: int) -> int:
     return a + b
-
-
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def run_cases(client: Any, array_mod: Any, n: int, roundtrips: int, side: int,
@@ -79,11 +67,11 @@ def run_cases(client: Any, array_mod: Any, n: int, roundtrips: int, side: int,
         x.sum().compute()
 
     map_gather()  # warm up: imports and connections on the workers
-    out["map + gather (tasks/s)"] = n / best(map_gather, repeat)
+    out["map + gather (tasks/s)"] = n / best_of(repeat, map_gather)
     tree_tasks = 2 * n - 1
-    out["tree reduction via submit (tasks/s)"] = tree_tasks / best(tree, repeat)
-    out["submit+result round trip (µs)"] = best(roundtrip, repeat) / roundtrips * 1e6
-    out["array sum on cluster (s)"] = best(array_sum, repeat)
+    out["tree reduction via submit (tasks/s)"] = tree_tasks / best_of(repeat, tree)
+    out["submit+result round trip (µs)"] = best_of(repeat, roundtrip) / roundtrips * 1e6
+    out["array sum on cluster (s)"] = best_of(repeat, array_sum)
     return out
 
 
