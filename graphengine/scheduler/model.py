@@ -15,7 +15,20 @@ import sys
 from collections import defaultdict
 from typing import Any, Hashable
 
-__all__ = ["TaskState", "WorkerState", "ClientState", "Outbox", "TASK_STATES"]
+__all__ = ["TaskState", "WorkerState", "ClientState", "Outbox", "TASK_STATES", "EMPTY",
+           "with_item"]
+
+#: The shared empty set of TaskState fields that are usually empty (never mutated).
+EMPTY: frozenset = frozenset()
+
+
+def with_item(items: set | frozenset, item: object) -> set:
+    """``items`` plus ``item``, as a real set (a new one if ``items`` is :data:`EMPTY`):
+    ``ts.who_has = with_item(ts.who_has, ws)``."""
+    if items is EMPTY:
+        return {item}
+    items.add(item)  # type: ignore[union-attr]
+    return items  # type: ignore[return-value]
 
 #: Every state a task can be in on the scheduler.
 TASK_STATES = ("released", "waiting", "queued", "no-worker", "processing", "memory",
@@ -47,10 +60,12 @@ class TaskState:
         self.state = "released"
         self.dependencies: set[TaskState] = set()
         self.dependents: set[TaskState] = set()
-        self.waiting_on: set[TaskState] = set()
-        self.waiters: set[TaskState] = set()
-        self.who_wants: set[ClientState] = set()
-        self.who_has: set[WorkerState] = set()
+        # Usually empty: they share one immutable empty set until something is added (a
+        # million tasks then carry 4 fewer objects each, and checks stay in cache).
+        self.waiting_on: set[TaskState] | frozenset = EMPTY
+        self.waiters: set[TaskState] | frozenset = EMPTY
+        self.who_wants: set[ClientState] | frozenset = EMPTY
+        self.who_has: set[WorkerState] | frozenset = EMPTY
         self.processing_on: WorkerState | None = None
         self.nbytes = -1
         self.exception: Any = None

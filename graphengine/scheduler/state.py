@@ -24,7 +24,8 @@ from typing import Any, Hashable
 
 from graphengine.errors import KilledWorker, MissingDependencyError
 from graphengine.graph.spec import key_name
-from graphengine.scheduler.model import ClientState, Outbox, TaskState, WorkerState
+from graphengine.scheduler.model import (ClientState, Outbox, TaskState, WorkerState,
+                                         with_item)
 from graphengine.scheduler.placement import (decide_worker, holders, satisfies,
                                              valid_workers)
 from graphengine.scheduler.stealing import plan_steals
@@ -102,7 +103,8 @@ class SchedulerState(TransitionEngine):
         recs: dict[TaskState, str] = {}
         lost = []
         for ts in ws.has_what:
-            ts.who_has.discard(ws)
+            if ts.who_has:
+                ts.who_has.discard(ws)
             if not ts.who_has:
                 lost.append(ts)
         ws.has_what.clear()
@@ -246,7 +248,7 @@ class SchedulerState(TransitionEngine):
         recs: dict[TaskState, str] = {}
         for key in keys:
             ts = self.tasks[key]
-            ts.who_wants.add(cs)
+            ts.who_wants = with_item(ts.who_wants, cs)
             cs.wants_what.add(ts)
             if ts.state == "memory":
                 out.to_clients({cs}, {"op": "key-in-memory", "key": key, "nbytes": ts.nbytes})
@@ -293,7 +295,8 @@ class SchedulerState(TransitionEngine):
             if ts is None or ts not in cs.wants_what:
                 continue
             cs.wants_what.discard(ts)
-            ts.who_wants.discard(cs)
+            if ts.who_wants:
+                ts.who_wants.discard(cs)
             if not ts.who_wants and not ts.waiters:
                 recs[ts] = "forgotten" if ts.state in ("released", "erred") else "released"
         self.transitions(recs, stimulus_id, out)
@@ -332,7 +335,7 @@ class SchedulerState(TransitionEngine):
             ts = self.tasks.get(key)
             if ts is None:
                 ts = self.tasks[key] = TaskState(key, None, key_name(key), (0, 0, 0))
-            ts.who_wants.add(cs)
+            ts.who_wants = with_item(ts.who_wants, cs)
             cs.wants_what.add(ts)
             if ts.state != "memory":
                 first, *holders = holders
@@ -401,7 +404,8 @@ class SchedulerState(TransitionEngine):
         ws = self.workers.get(errant_worker)
         if ts is None or ws is None or ws not in ts.who_has:
             return out
-        ts.who_has.discard(ws)
+        if ts.who_has:
+            ts.who_has.discard(ws)
         ws.has_what.discard(ts)
         ws.nbytes -= max(ts.nbytes, 0)
         if not ts.who_has:
@@ -468,7 +472,7 @@ class SchedulerState(TransitionEngine):
 
     def _add_replica(self, ts: TaskState, ws: WorkerState, nbytes: int) -> None:
         if ws not in ts.who_has:
-            ts.who_has.add(ws)
+            ts.who_has = with_item(ts.who_has, ws)
             ws.has_what.add(ts)
             ws.nbytes += max(nbytes, 0)
 

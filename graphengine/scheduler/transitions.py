@@ -19,7 +19,8 @@ from collections import deque
 from typing import Any, Hashable
 
 from graphengine.errors import LostDataError
-from graphengine.scheduler.model import ClientState, Outbox, TaskState, WorkerState
+from graphengine.scheduler.model import (EMPTY, ClientState, Outbox, TaskState, WorkerState,
+                                         with_item)
 from graphengine.scheduler.placement import decide_worker, holders, valid_workers
 
 __all__ = ["TransitionEngine", "InvalidTransition", "ALLOWED"]
@@ -232,7 +233,7 @@ class TransitionEngine:
             ws.nbytes -= max(ts.nbytes, 0)
             out.to_worker(ws.address, {"op": "free-keys", "keys": [ts.key],
                                        "stimulus_id": stimulus_id})
-        ts.who_has.clear()
+        ts.who_has = EMPTY
 
     def _leave_erred(self, ts: TaskState, out: Outbox, stimulus_id: str) -> None:
         ts.exception = ts.traceback = ts.exception_blame = None
@@ -251,9 +252,9 @@ class TransitionEngine:
                 ts.exception_blame = dep.exception_blame or dep
                 return {ts: "erred"}
         for dep in ts.dependencies:
-            dep.waiters.add(ts)
+            dep.waiters = with_item(dep.waiters, ts)
             if dep.state != "memory":
-                ts.waiting_on.add(dep)
+                ts.waiting_on = with_item(ts.waiting_on, dep)
                 if dep.state == "released":
                     recs[dep] = "waiting"
         if not ts.waiting_on:
@@ -263,7 +264,7 @@ class TransitionEngine:
     def _enter_processing(self, ts: TaskState, out: Outbox, stimulus_id: str,
                           worker: WorkerState) -> dict:
         ts.state = "processing"
-        ts.waiting_on.clear()
+        ts.waiting_on = EMPTY
         ts.processing_on = worker
         estimate = self.duration_estimate(ts)
         worker.processing[ts] = estimate
@@ -285,13 +286,13 @@ class TransitionEngine:
 
     def _enter_queued(self, ts: TaskState, out: Outbox, stimulus_id: str) -> dict:
         ts.state = "queued"
-        ts.waiting_on.clear()
+        ts.waiting_on = EMPTY
         heapq.heappush(self.queue, (ts.priority, next(self._seq), ts))
         return {}
 
     def _enter_no_worker(self, ts: TaskState, out: Outbox, stimulus_id: str) -> dict:
         ts.state = "no-worker"
-        ts.waiting_on.clear()
+        ts.waiting_on = EMPTY
         self.unrunnable.add(ts)
         return {}
 
@@ -301,12 +302,13 @@ class TransitionEngine:
         ts.state = "memory"
         ts.nbytes = nbytes
         ts.suspicious = 0
-        ts.who_has.add(worker)
+        ts.who_has = with_item(ts.who_has, worker)
         worker.has_what.add(ts)
         worker.nbytes += max(nbytes, 0)
         for dts in ts.dependents:
             if ts in dts.waiting_on:
-                dts.waiting_on.discard(ts)
+                if dts.waiting_on:
+                    dts.waiting_on.discard(ts)
                 if not dts.waiting_on and dts.state == "waiting":
                     recs[dts] = "processing"
         self._stop_waiting_on_inputs(ts, recs)
@@ -320,10 +322,10 @@ class TransitionEngine:
     def _enter_released(self, ts: TaskState, out: Outbox, stimulus_id: str) -> dict:
         recs: dict[TaskState, str] = {}
         ts.state = "released"
-        ts.waiting_on.clear()
+        ts.waiting_on = EMPTY
         for dts in ts.dependents:
             if dts.state == "waiting":
-                dts.waiting_on.add(ts)
+                dts.waiting_on = with_item(dts.waiting_on, ts)
             elif dts.state in ("processing", "queued", "no-worker"):
                 recs[dts] = "released"  # its input is gone: wait for it again
         if ts.who_wants or ts.waiters:
@@ -338,7 +340,7 @@ class TransitionEngine:
                      exception: Any = None, traceback: Any = None) -> dict:
         recs: dict[TaskState, str] = {}
         ts.state = "erred"
-        ts.waiting_on.clear()
+        ts.waiting_on = EMPTY
         if ts.exception_blame is None:
             ts.exception_blame = ts
             ts.exception, ts.traceback = exception, traceback
@@ -362,7 +364,8 @@ class TransitionEngine:
         self.stealing.pop(ts, None)
         for dep in ts.dependencies:
             dep.dependents.discard(ts)
-            dep.waiters.discard(ts)
+            if dep.waiters:
+                dep.waiters.discard(ts)
             if not dep.dependents and not dep.who_wants:
                 recs[dep] = "forgotten" if dep.state in ("released", "erred") else "released"
         ts.dependencies = set()
@@ -373,7 +376,8 @@ class TransitionEngine:
         """``ts`` no longer needs its inputs: release those nobody else needs, freeing
         their data or cancelling their computation."""
         for dep in ts.dependencies:
-            dep.waiters.discard(ts)
+            if dep.waiters:
+                dep.waiters.discard(ts)
             if not dep.waiters and not dep.who_wants and (
                     dep.state == "memory" or dep.state in _NEEDS_INPUTS):
                 recs.setdefault(dep, "released")
