@@ -374,3 +374,23 @@ def test_server_rpc_survives_a_bad_peer_between_good_calls():
 def test_msgpack_is_the_wire_format_of_plain_headers():
     frames = dumps({"op": "x", "n": 1})
     assert msgpack.unpackb(frames[0]) == {"op": "x", "n": 1}
+
+
+def test_the_handshake_agrees_on_compression():
+    from graphengine.comm import compression
+
+    if "lz4" not in compression.available_codecs():
+        pytest.skip("lz4 not installed")
+
+    async def main():
+        async with await _echo_server() as listener:
+            comm = await connect(listener.address, timeout=5)
+            assert comm.peer_info["compression"] == ["lz4"]
+            assert comm.compression == "lz4"
+            comm.abort()
+            with config.set({"comm.compression": None}):
+                plain = await connect(listener.address, timeout=5)
+                assert plain.compression is None  # we chose not to compress
+                plain.abort()
+
+    run(main())
