@@ -284,6 +284,9 @@ class Client(ClusterOps):
                 elif op == "task-erred":
                     if state is not None:
                         state.fail(msg.get("exception"), msg.get("traceback"))
+                elif op == "lost-data":
+                    if state is not None and state.status == "finished":
+                        state.reset()
                 elif op == "restart":
                     for st in list(self._states.values()):
                         if st.status != "cancelled":
@@ -430,12 +433,11 @@ class Client(ClusterOps):
             data, lost = await self._fetch([f.key for f in ok])
             if not lost:
                 return [data.get(f.key, SKIPPED) for f in futures]
-            for key in lost:  # lost with its worker: wait for the recomputation
-                state = self._states.get(key)
-                if state is not None and state.status == "finished":
-                    state.reset()
-                    # The scheduler may have announced it again already: ask, don't hang.
-                    self._loop.call_later(1.0, _refinish_if_held, self, key)
+            # Lost with its worker: the scheduler recomputes it and says so on our stream
+            # ("lost-data", then "key-in-memory"); that notice can trail this answer.
+            if any(self._states.get(k) is not None and self._states[k].status == "finished"
+                   for k in lost):
+                await asyncio.sleep(0.05)
 
     async def _fetch(self, keys: list) -> tuple[dict, list]:
         """Values of ``keys`` straight from the workers holding them; also the keys no
@@ -628,9 +630,3 @@ def _as_coroutine(fn: Callable[[], None]) -> Callable[[], Any]:
         fn()
 
     return run
-
-
-def _refinish_if_held(client: Client, key: Hashable) -> None:
-    state = client._states.get(key)
-    if state is not None and state.status == "pending":
-        state.finish()  # _gather_flat re-asks who_has and resets again if still lost

@@ -321,6 +321,10 @@ class TransitionEngine:
 
     def _enter_released(self, ts: TaskState, out: Outbox, stimulus_id: str) -> dict:
         recs: dict[TaskState, str] = {}
+        if ts.who_wants:
+            # A wanted key is released only when its data or its worker was lost: its
+            # futures are pending again until the recomputation lands.
+            out.to_clients(ts.who_wants, {"op": "lost-data", "key": ts.key})
         ts.state = "released"
         ts.waiting_on = EMPTY
         for dts in ts.dependents:

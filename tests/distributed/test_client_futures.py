@@ -373,3 +373,16 @@ def test_a_new_idle_worker_steals_queued_work():
         futures = c.map(slow, [data] * 8, pure=False)  # all queued where the data is
         cluster.scale(2)
         assert len(set(c.gather(futures))) == 2  # the newcomer took some of them
+
+
+def test_a_result_lost_with_its_worker_is_recomputed_for_its_future():
+    from graphengine.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        a, b = sorted(c.nthreads())
+        f = c.submit(where_am_i, 1, workers=[a], allow_other_workers=True, pure=False)
+        assert f.result(timeout=10) == a
+        holder = next(w for w in cluster.workers.values() if w.address == a)
+        cluster._runner.run_sync(holder.close)  # abrupt: no retirement, data gone
+        assert f.result(timeout=20) == b  # recomputed on the survivor
