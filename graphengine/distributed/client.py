@@ -570,6 +570,9 @@ class Client(ClusterOps):
                 who_has[k].append(w)
         await self._rpc_scheduler("update_data", client_id=self.id, who_has=dict(who_has),
                                   nbytes=nbytes)
+        for f in futures.values():  # the data is on the workers already: done, not pending
+            if f._state.status == "pending":
+                f._state.finish()
         if isinstance(data, dict):
             return futures
         out = [futures[k] for k in items]

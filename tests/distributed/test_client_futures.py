@@ -185,6 +185,7 @@ def test_retries_argument_reruns_failures_automatically(client, tmp_path):
 
 def test_scatter_places_data_and_tasks_use_it(client):
     data = client.scatter([np.arange(5), np.ones(3)])
+    assert all(f.done() and f.status == "finished" for f in data)
     assert client.submit(np.sum, data[0]).result() == 10
     named = client.scatter({"x": 3})
     assert client.submit(inc, named["x"]).result() == 4
