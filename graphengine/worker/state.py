@@ -47,7 +47,7 @@ class TaskInfo:
     """One key on this worker: a task to compute here, an input to fetch, or both."""
 
     __slots__ = ("key", "state", "run_spec", "priority", "resources", "dependencies",
-                 "dependents", "waiting_for", "who_has", "nbytes", "compute")
+                 "dependents", "waiting_for", "who_has", "nbytes", "compute", "compute_event")
 
     def __init__(self, key: Hashable):
         self.key = key
@@ -62,6 +62,9 @@ class TaskInfo:
         self.nbytes = 0
         #: the scheduler asked this worker to compute (or report) this key
         self.compute = False
+        #: that request, kept while the key is still being fetched: if the fetch fails,
+        #: it is computed here instead (the scheduler asks only when no one holds it)
+        self.compute_event: ComputeTask | None = None
 
     def __repr__(self) -> str:
         return f"<TaskInfo {self.key!r} {self.state}>"
@@ -166,8 +169,21 @@ class WorkerState:
         if ts.state == "cancelled":  # freed while executing, now wanted again
             self._move(ts, "executing", ev.stimulus_id)
             return
-        if ts.state in ("waiting", "ready", "executing", "fetch", "flight"):
-            return  # already on its way (a fetched input becomes the result)
+        if ts.state in ("waiting", "ready", "executing"):
+            return  # already on its way
+        if ts.state == "flight":
+            ts.compute_event = ev  # a fetch that lands is the result; one that fails is not
+            return
+        if ts.state == "fetch":
+            # The scheduler asks us to compute a key only when nobody holds it: the queued
+            # fetch would fail, so compute instead.
+            for holder in ts.who_has:
+                holder_keys = self.data_needed.get(holder)
+                if holder_keys is not None:
+                    holder_keys.discard(ts)
+                    if not holder_keys:
+                        del self.data_needed[holder]
+            self._move(ts, "released", ev.stimulus_id)
         for dep_key, holders in ev.who_has.items():
             dep = self._get(dep_key)
             ts.dependencies.add(dep)
@@ -224,16 +240,22 @@ class WorkerState:
             return
         ts.compute = False
         ts.run_spec = None
+        ts.compute_event = None
+        # Local tasks still waiting for this input: the scheduler is cancelling them (its
+        # cancel-compute follows in the same batch); until then they keep waiting for it.
+        needed = [d for d in ts.dependents if d.state in ("waiting", "ready")]
+        if ts.state == "flight" and needed:
+            return
         if ts.state in ("executing", "flight"):
             self._move(ts, "cancelled", stimulus_id)
             return
         if ts.state == "cancelled":
             return
         if ts.state == "memory":
-            if not drop_data and any(d.state in ("waiting", "ready") for d in ts.dependents):
+            if needed and not drop_data:
                 return  # a result that local tasks still read stays
             out.append(ReleaseData([key]))
-        self._forget(ts, stimulus_id)
+        self._forget(ts, stimulus_id)  # kept, not held, while local tasks wait for it
 
     def _forget(self, ts: TaskInfo, stimulus_id: str) -> None:
         """Drop ``ts`` and, recursively, the inputs nothing here needs any more."""
@@ -245,6 +267,16 @@ class WorkerState:
             if t.state == "fetch":
                 for holder in t.who_has:
                     self.data_needed[holder].discard(t)
+            needed = [d for d in t.dependents if d.state in ("waiting", "ready")]
+            if needed:
+                # Local tasks still wait for it (the scheduler is cancelling them): keep
+                # it, not held, so they wait rather than run without their input.
+                self._move(t, "released", stimulus_id)
+                for d in needed:
+                    d.waiting_for.add(t)
+                    if d.state == "ready":
+                        self._move(d, "waiting", stimulus_id)
+                continue
             for dependent in t.dependents:
                 dependent.waiting_for.discard(t)
                 dependent.dependencies.discard(t)
@@ -329,6 +361,7 @@ class WorkerState:
                 self._forget(ts, ev.stimulus_id)
                 continue
             ts.nbytes = ev.data_nbytes[ts.key]
+            ts.compute_event = None
             self._move(ts, "memory", ev.stimulus_id)
             arrived.append(ts.key)
             if ts.compute:
@@ -383,7 +416,12 @@ class WorkerState:
                 continue
             if ts.state not in ("flight", "fetch"):
                 continue
-            if ts.who_has:
+            if ts.compute_event is not None:
+                # Asked to compute it meanwhile: do that rather than fetch elsewhere.
+                ev, ts.compute_event = ts.compute_event, None
+                self._move(ts, "released", stimulus_id)
+                self._compute_task(ev, out)
+            elif ts.who_has:
                 self._move(ts, "fetch", stimulus_id)
                 for holder in ts.who_has:
                     self.data_needed[holder].add(ts)
