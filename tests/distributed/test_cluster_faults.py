@@ -212,3 +212,14 @@ def test_a_silent_worker_is_declared_dead_after_the_heartbeat_timeout(proc_clust
             assert client.submit(slow_inc, 5).result(timeout=30) == 6
         finally:
             os.kill(frozen.pid, signal.SIGCONT)
+
+
+def test_worker_cli_starts_several_workers_from_the_scheduler_file(proc_cluster):
+    proc_cluster.workers.append(_spawn("graphengine.worker.cli", "--scheduler-file",
+                                       proc_cluster.file, "--nworkers", "2",
+                                       "--nthreads", "1", "--name", "many"))
+    with Client(proc_cluster.address, set_as_default=False) as client:
+        _wait_workers(client, 2)
+        names = {w["name"] for w in client.scheduler_info()["workers"].values()}
+        assert names == {"many-0", "many-1"}
+        assert client.submit(slow_inc, 1).result(timeout=30) == 2
