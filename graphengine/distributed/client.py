@@ -65,6 +65,9 @@ class Client(ClusterOps):
         A scheduler address (``"tcp://host:8786"``), a cluster object, or ``None`` to
         start a :class:`~graphengine.distributed.cluster.LocalCluster` with
         ``**cluster_kwargs``.
+    scheduler_file : str, optional
+        Read the address from the JSON file ``graphengine-scheduler --scheduler-file``
+        wrote (waiting up to ``timeout`` for it to appear).
     asynchronous : bool
         Use inside a running event loop: ``client = await Client(..., asynchronous=True)``
         and ``await`` the methods.
@@ -76,16 +79,22 @@ class Client(ClusterOps):
         Make this client the default for ``.compute()`` of collections.
     """
 
-    def __init__(self, address: Any = None, *, asynchronous: bool = False,
-                 timeout: float | None = None, security: Security | None = None,
-                 set_as_default: bool = True, name: str | None = None,
-                 **cluster_kwargs: Any):
+    def __init__(self, address: Any = None, *, scheduler_file: str | None = None,
+                 asynchronous: bool = False, timeout: float | None = None,
+                 security: Security | None = None, set_as_default: bool = True,
+                 name: str | None = None, **cluster_kwargs: Any):
         self.asynchronous = asynchronous
         self.id = f"client-{name or ''}{'-' if name else ''}{uuid.uuid4().hex[:12]}"
         self.security = security
         self.timeout = timeout
         self.cluster = None
         self._own_cluster = False
+        if scheduler_file is not None:
+            if address is not None:
+                raise TypeError("give either an address or a scheduler_file, not both")
+            from graphengine.cli_options import read_scheduler_file
+
+            address = read_scheduler_file(scheduler_file, timeout or 10.0)
         if address is None:
             from graphengine.distributed.cluster import LocalCluster
 

@@ -218,7 +218,8 @@ def test_worker_cli_starts_several_workers_from_the_scheduler_file(proc_cluster)
     proc_cluster.workers.append(_spawn("graphengine.worker.cli", "--scheduler-file",
                                        proc_cluster.file, "--nworkers", "2",
                                        "--nthreads", "1", "--name", "many"))
-    with Client(proc_cluster.address, set_as_default=False) as client:
+    with Client(scheduler_file=proc_cluster.file, set_as_default=False) as client:
+        assert client.scheduler_address == proc_cluster.address
         _wait_workers(client, 2)
         names = {w["name"] for w in client.scheduler_info()["workers"].values()}
         assert names == {"many-0", "many-1"}
