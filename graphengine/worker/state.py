@@ -177,12 +177,7 @@ class WorkerState:
         if ts.state == "fetch":
             # The scheduler asks us to compute a key only when nobody holds it: the queued
             # fetch would fail, so compute instead.
-            for holder in ts.who_has:
-                holder_keys = self.data_needed.get(holder)
-                if holder_keys is not None:
-                    holder_keys.discard(ts)
-                    if not holder_keys:
-                        del self.data_needed[holder]
+            self._unqueue_fetch(ts)
             self._move(ts, "released", ev.stimulus_id)
         for dep_key, holders in ev.who_has.items():
             dep = self._get(dep_key)
@@ -265,8 +260,7 @@ class WorkerState:
             if t.key not in self.tasks or t.state in ("executing", "flight", "cancelled"):
                 continue
             if t.state == "fetch":
-                for holder in t.who_has:
-                    self.data_needed[holder].discard(t)
+                self._unqueue_fetch(t)
             needed = [d for d in t.dependents if d.state in ("waiting", "ready")]
             if needed:
                 # Local tasks still wait for it (the scheduler is cancelling them): keep
@@ -456,17 +450,21 @@ class WorkerState:
             if not batch:
                 return
             for ts in batch:
-                for holder in ts.who_has:
-                    holder_keys = self.data_needed.get(holder)
-                    if holder_keys is not None:
-                        holder_keys.discard(ts)
-                        if not holder_keys:
-                            del self.data_needed[holder]
+                self._unqueue_fetch(ts)
                 self._move(ts, "flight", "gather-dep")
                 self._flight_nbytes[ts] = ts.nbytes
             self.in_flight[worker] = set(batch)
             self.in_flight_bytes += total
             out.append(GatherDep(worker, [ts.key for ts in batch], total))
+
+    def _unqueue_fetch(self, ts: TaskInfo) -> None:
+        """Take ``ts`` off every peer's fetch queue (dropping queues left empty)."""
+        for holder in ts.who_has:
+            holder_keys = self.data_needed.get(holder)
+            if holder_keys is not None:
+                holder_keys.discard(ts)
+                if not holder_keys:
+                    del self.data_needed[holder]
 
     @staticmethod
     def _fetch_priority(ts: TaskInfo) -> tuple:
@@ -525,8 +523,7 @@ class WorkerState:
         for key, nbytes in ev.nbytes.items():
             ts = self._get(key)
             if ts.state in ("fetch", "missing"):
-                for holder in ts.who_has:
-                    self.data_needed[holder].discard(ts)
+                self._unqueue_fetch(ts)
             elif ts.state in ("executing", "flight", "cancelled"):
                 continue  # the running work will land on the same key
             ts.nbytes = nbytes
