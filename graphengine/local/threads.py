@@ -28,6 +28,10 @@ def in_pool_thread() -> bool:
     return getattr(_local, "in_pool", False)
 
 
+#: Seconds between checks for a pending Ctrl-C while waiting on results.
+_INTERRUPT_POLL = 0.1
+
+
 class ThreadPool:
     """A fixed set of daemon threads taking batches from one queue.
 
@@ -71,7 +75,15 @@ class ThreadPool:
     def wait(self, computation: Any) -> list:
         results = computation.results
         try:
-            out = [results.get()]
+            # Wake up now and then: the kernel may deliver SIGINT to a pool thread, and
+            # the main thread runs Python's handler only once it is back in bytecode; a
+            # wait with no timeout would sit out the longest running task first.
+            while True:
+                try:
+                    out = [results.get(timeout=_INTERRUPT_POLL)]
+                    break
+                except queue.Empty:
+                    continue
         except KeyboardInterrupt:
             # Running tasks cannot be stopped: later computations get fresh threads
             # instead of queueing behind them (these finish their task, then idle).

@@ -227,6 +227,32 @@ def test_keyboard_interrupt_stops_a_computation_promptly(scheduler):
     assert elapsed < 10, f"took {elapsed:.1f}s to stop"
 
 
+def test_ctrl_c_caught_by_a_pool_thread_still_stops_the_threads_scheduler():
+    # The kernel hands a process signal to any thread; pthread_kill makes that thread
+    # a task thread, so the main thread must notice the pending interrupt by itself.
+    script = textwrap.dedent("""
+        import signal, threading, time
+        from graphengine.graph.spec import Task
+        from graphengine.local import get
+
+        def nap(i):
+            if i == 0:
+                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            time.sleep(60)
+            return i
+
+        graph = {("nap", i): Task(("nap", i), nap, i) for i in range(4)}
+        get(graph, list(graph), scheduler="threads", num_workers=2)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=30)
+    assert "KeyboardInterrupt" in proc.stderr, proc.stderr
+    assert time.monotonic() - start < 10
+
+
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 def test_the_next_computation_works_after_a_keyboard_interrupt(scheduler):
     out, err, returncode, elapsed = _interrupt(scheduler, "recover")
