@@ -84,9 +84,23 @@ DEFAULTS: dict[str, Any] = {
     "worker.transfer.max-bytes-in-flight": 256 * 2**20,
     # Bytes asked of one peer in one request (at least one key is always asked).
     "worker.transfer.message-bytes-limit": 50 * 2**20,
-    # --- worker memory (the nanny) ----------------------------------------------------
-    # Fraction of a worker's memory limit at which its nanny restarts the worker process.
+    # --- worker memory ----------------------------------------------------------------
+    # Fractions of a worker's memory limit (False turns one off; see
+    # graphengine/worker/memory.py). Results in memory past `target` spill to disk,
+    # least recently used first.
+    "worker.memory.target": 0.6,
+    # Process memory (RSS, unmanaged included) past which results spill until the
+    # process is back under `target`.
+    "worker.memory.spill": 0.7,
+    # Process memory past which the worker starts no new tasks (it keeps serving data).
+    "worker.memory.pause": 0.8,
+    # Process memory at which the nanny restarts the worker process.
     "worker.memory.terminate": 0.95,
+    # Seconds between the worker's measurements of its process memory.
+    "worker.memory.monitor-interval": 0.1,
+    # Where workers put their scratch directories (spill files); None: the system's
+    # temporary directory.
+    "worker.local-directory": None,
     # --- comm (wire protocol) --------------------------------------------------------
     # Seconds to keep retrying a connect before raising a timeout naming the address.
     "comm.timeouts.connect": 10.0,

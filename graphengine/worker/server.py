@@ -33,8 +33,12 @@ from graphengine.comm import (BatchedStream, ConnectionPool, Security, Serialize
                               connect)
 from graphengine.errors import CommClosedError
 from graphengine.graph.spec import run
+from graphengine import config
 from graphengine.worker import state as ws_state
-from graphengine.worker.sizeof import sizeof
+from graphengine.worker.memory import (MemoryThresholds, memory_action, parse_memory_limit,
+                                       process_rss)
+from graphengine.worker.store import SpillStore
+from graphengine.worker.workspace import WorkSpace
 
 __all__ = ["Worker", "get_worker", "get_client", "secede", "rejoin"]
 
@@ -110,8 +114,15 @@ class Worker(Server):
         Tasks run at once (default: the number of cores).
     name : optional
         A name unique in the cluster (for ``workers=`` restrictions).
-    memory_limit : int
-        Bytes; reported to the scheduler (0: no limit).
+    memory_limit : int, str or None
+        Bytes (``4e9``, ``"4GiB"``), ``"auto"`` (system memory), or 0/None for no limit.
+        Results past ``memory_target_fraction`` of it spill to disk; see
+        :mod:`graphengine.worker.memory` for the other thresholds.
+    memory_target_fraction, memory_spill_fraction, memory_pause_fraction : float or False
+        Override ``worker.memory.target`` / ``.spill`` / ``.pause``; False turns one off.
+    local_directory : str, optional
+        Where this worker's scratch directory (spill files) goes; default
+        ``worker.local-directory`` or the system's temporary directory.
     resources : dict, optional
         Abstract resources this worker offers, e.g. ``{"GPU": 1}``.
     address : str
@@ -121,10 +132,12 @@ class Worker(Server):
     """
 
     def __init__(self, scheduler_address: str, *, nthreads: int | None = None,
-                 name: Any = None, memory_limit: int = 0,
+                 name: Any = None, memory_limit: Any = 0,
                  resources: dict[str, float] | None = None,
                  address: str = "tcp://127.0.0.1:0", security: Security | None = None,
-                 validate: bool = False):
+                 validate: bool = False, local_directory: str | None = None,
+                 memory_target_fraction: Any = None, memory_spill_fraction: Any = None,
+                 memory_pause_fraction: Any = None):
         super().__init__(
             handlers={"get_data": self.get_data, "update_data": self.update_data,
                       "gather": self.gather, "run": self.run_function},
@@ -134,11 +147,24 @@ class Worker(Server):
         if self.nthreads < 1:
             raise ValueError(f"nthreads must be at least 1, got {nthreads!r}")
         self.name = name
-        self.memory_limit = int(memory_limit or 0)
+        self.memory_limit = parse_memory_limit(memory_limit)
+        self.memory = MemoryThresholds(self.memory_limit, memory_target_fraction,
+                                       memory_spill_fraction, memory_pause_fraction)
+        self.local_directory = local_directory or config.get("worker.local-directory")
+        self.workspace: WorkSpace | None = None
         self.resources = dict(resources or {})
         self.validate = validate
         self._listen_address = address
-        self.data: dict[Hashable, Any] = {}
+        #: results: a SpillStore once started
+        self.data: Any = {}
+        # One thread writes spill files, so spilling never waits behind tasks; reads for
+        # peers go through another, so a slow disk never stalls transfers of data in
+        # memory (they are served on the loop).
+        self._spill_executor = ThreadPoolExecutor(1, thread_name_prefix="graphengine-spill")
+        self._disk_read_executor = ThreadPoolExecutor(
+            2, thread_name_prefix="graphengine-disk-read")
+        self._evicting = False
+        self._unmanaged_warned = False
         self.state: ws_state.WorkerState | None = None
         # Threads are made on demand; the state machine keeps nthreads of them busy, and
         # the headroom is for tasks that secede() while they wait on other tasks.
@@ -163,6 +189,9 @@ class Worker(Server):
         self._closed_event = asyncio.Event()
         self._scheduler_lost = asyncio.Event()
         self.loop = asyncio.get_running_loop()
+        self.workspace = WorkSpace(self.local_directory)
+        self.data = SpillStore(self.workspace.subdirectory("spill"),
+                               target=self.memory.bytes("target"))
         await self.listen(self._listen_address)
         self.state = ws_state.WorkerState(nthreads=self.nthreads, address=self.address,
                                           resources=self.resources, validate=self.validate)
@@ -183,6 +212,8 @@ class Worker(Server):
         self._status = "running"
         self._spawn(self._serve_scheduler(comm))
         self._spawn(self._heartbeats(float(response.get("heartbeat_interval", 5.0))))
+        if self.memory_limit:
+            self._spawn(self._monitor_memory(config.get("worker.memory.monitor-interval")))
         logger.info("worker %s connected to %s", self.address, self.scheduler_address)
         return self
 
@@ -199,6 +230,12 @@ class Worker(Server):
         await self.peers.close()
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self._spill_executor.shutdown(wait=True, cancel_futures=True)
+        self._disk_read_executor.shutdown(wait=False, cancel_futures=True)
+        if isinstance(self.data, SpillStore):
+            self.data.close()
+        if self.workspace is not None:
+            self.workspace.close()
         if self._client is not None:  # its own loop thread: close it off ours
             await asyncio.get_running_loop().run_in_executor(None, self._client.close)
         self._status = "closed"
@@ -283,16 +320,95 @@ class Worker(Server):
             if self._status == "running":
                 self._spawn(self.close())
 
+    def memory_metrics(self) -> dict[str, int]:
+        """Bytes now: ``memory`` (process RSS), ``managed`` (results in memory),
+        ``spilled`` (results on disk, at their in-memory size), ``unmanaged`` (RSS minus
+        managed: interpreter, libraries, task temporaries, freed-but-kept memory)."""
+        rss = process_rss()
+        data = self.data
+        managed = data.fast_nbytes if isinstance(data, SpillStore) else 0
+        spilled = data.slow_nbytes if isinstance(data, SpillStore) else 0
+        return {"memory": rss, "managed": managed, "spilled": spilled,
+                "unmanaged": max(rss - managed, 0), "memory_limit": self.memory_limit}
+
     async def _heartbeats(self, interval: float) -> None:
         import psutil
 
         process = psutil.Process()
         while self.stream is not None and not self.stream.closed():
-            self.stream.send({"op": "heartbeat", "metrics": {
-                "cpu": process.cpu_percent(), "memory": process.memory_info().rss,
+            data = self.data
+            metrics = self.memory_metrics()
+            metrics.update({
+                "cpu": process.cpu_percent(),
                 "executing": len(self.state.executing) if self.state else 0,
-                "in_memory": len(self.data), "time": time.time()}})
+                "in_memory": len(data), "spilled_keys": len(getattr(data, "slow", ())),
+                "spill_failing": bool(getattr(data, "spill_failing", False)),
+                "paused": bool(self.state.paused) if self.state else False,
+                "time": time.time()})
+            self.stream.send({"op": "heartbeat", "metrics": metrics})
             await asyncio.sleep(interval)
+
+    # --- memory -----------------------------------------------------------------------
+
+    def _maybe_evict(self) -> None:
+        """Spill down to the target in the spill thread if memory holds more."""
+        data = self.data
+        if (not self._evicting and data.target is not None
+                and data.fast_nbytes > data.target and not data.spill_failing):
+            self._evicting = True
+            self._spawn(self._evict())
+
+    async def _evict(self) -> None:
+        try:
+            await self.loop.run_in_executor(self._spill_executor, self.data.evict)
+        finally:
+            self._evicting = False
+
+    async def _monitor_memory(self, interval: float) -> None:
+        """Measure the process every ``interval`` s: pause, unpause, spill (see
+        :func:`~graphengine.worker.memory.memory_action`)."""
+        while self._status == "running":
+            await asyncio.sleep(interval)
+            if self._status != "running" or self.state is None:
+                return
+            data = self.data
+            rss = process_rss()
+            action = memory_action(self.memory, rss, data.fast_nbytes, self.state.paused)
+            if action.pause:
+                logger.warning("worker %s paused: process memory %d bytes is over %.0f%% "
+                               "of its %d-byte limit", self.address, rss,
+                               100 * self.memory.pause, self.memory_limit)
+                self.handle_event(ws_state.Pause(stimulus_id=f"pause-{time.time()}"))
+            elif action.unpause:
+                logger.info("worker %s resumes: process memory %d bytes", self.address, rss)
+                self.handle_event(ws_state.Unpause(stimulus_id=f"unpause-{time.time()}"))
+            if action.spill_to is not None and not self._evicting:
+                self._evicting = True
+                try:
+                    await self.loop.run_in_executor(self._spill_executor,
+                                                    self._spill_process_to, action.spill_to)
+                finally:
+                    self._evicting = False
+            else:
+                self._maybe_evict()
+
+    def _spill_process_to(self, rss_target: int) -> None:
+        """Spill oldest results until the process is at most ``rss_target`` bytes (in
+        the spill thread)."""
+        data = self.data
+        while True:
+            if data.spill_one() is None:
+                break
+            if process_rss() <= rss_target:
+                self._unmanaged_warned = False
+                return
+        rss = process_rss()
+        if rss > rss_target and not self._unmanaged_warned and not data.spill_failing:
+            self._unmanaged_warned = True
+            logger.warning("worker %s: process memory %d bytes stays over %d with every "
+                           "result spilled: %d bytes are unmanaged (task temporaries, "
+                           "libraries, memory not returned to the system)", self.address,
+                           rss, rss_target, max(rss - data.fast_nbytes, 0))
 
     # --- events and instructions ------------------------------------------------------
 
@@ -308,8 +424,10 @@ class Worker(Server):
                 if self.stream is not None and not self.stream.closed():
                     self.stream.send(_sendable(inst.msg))
             elif kind is ws_state.ReleaseData:
+                data = self.data
                 for key in inst.keys:
-                    self.data.pop(key, None)
+                    if key in data:  # pop() would read a spilled value back first
+                        del data[key]
             elif kind is ws_state.Rejoined:
                 waiter = self._rejoin_waiters.pop(inst.key, None)
                 if waiter is not None:
@@ -329,10 +447,12 @@ class Worker(Server):
             self.handle_event(ws_state.ExecuteFailure(
                 key=key, exception=exc, traceback=text, stimulus_id=f"task-erred-{key}"))
             return
-        self.data[key] = result
+        data = self.data
+        data[key] = result
         self.handle_event(ws_state.ExecuteSuccess(
-            key=key, nbytes=sizeof(result), duration=duration,
+            key=key, nbytes=data.nbytes(key), duration=duration,
             stimulus_id=f"task-finished-{key}"))
+        self._maybe_evict()
 
     def _run_task(self, key: Hashable, run_spec: Any) -> tuple[Any, float]:
         _current.worker = self
@@ -357,37 +477,65 @@ class Worker(Server):
                 worker=worker, keys=keys, stimulus_id=f"gather-failed-{worker}"))
             return
         missing = [k for k in keys if k not in data]
-        self.data.update(data)
+        store = self.data
+        for k, v in data.items():
+            store[k] = v
         if data:
             self.handle_event(ws_state.GatherDepSuccess(
-                worker=worker, data_nbytes={k: sizeof(v) for k, v in data.items()},
+                worker=worker, data_nbytes={k: store.nbytes(k) for k in data},
                 stimulus_id=f"gather-{worker}"))
+            self._maybe_evict()
         if missing:
             self.handle_event(ws_state.GatherDepMissing(
                 worker=worker, keys=missing, stimulus_id=f"gather-missing-{worker}"))
 
     # --- operations for peers and clients ---------------------------------------------
 
-    def get_data(self, keys: Iterable[Hashable]) -> dict:
-        """The values of ``keys`` this worker holds (absent keys are left out)."""
-        data = self.data
-        return {k: data[k] for k in keys if k in data}
+    def get_data(self, keys: Iterable[Hashable]) -> Any:
+        """The values of ``keys`` this worker holds (absent keys are left out).
+
+        Values in memory are answered at once; spilled ones are read from disk off the
+        event loop and sent as their serialized frames (the peer rebuilds them).
+        """
+        in_memory, spilled = self.data.split_for_transfer(keys)
+        if not spilled:
+            return in_memory
+        return self._read_spilled(in_memory, spilled)
+
+    async def _read_spilled(self, out: dict, keys: list) -> dict:
+        loop = asyncio.get_running_loop()
+        read = self.data.get_for_transfer
+
+        def read_present(key: Hashable) -> Any:
+            try:
+                return read(key)
+            except KeyError:  # forgotten meanwhile
+                return _ABSENT
+
+        values = await asyncio.gather(*(loop.run_in_executor(self._disk_read_executor,
+                                                             read_present, k) for k in keys))
+        out.update((k, v) for k, v in zip(keys, values) if v is not _ABSENT)
+        return out
 
     def update_data(self, data: dict) -> dict:
         """Store values sent by a client (``scatter``); returns their sizes."""
-        self.data.update(data)
-        nbytes = {k: sizeof(v) for k, v in data.items()}
+        store = self.data
+        for k, v in data.items():
+            store[k] = v
+        nbytes = {k: store.nbytes(k) for k in data}
         self.handle_event(ws_state.AddData(nbytes=nbytes, stimulus_id=f"scatter-{uuid.uuid4().hex}"))
+        self._maybe_evict()
         return {"nbytes": nbytes}
 
     async def gather(self, who_has: dict) -> dict:
         """Copy keys from peers (``{key: [addresses]}``) into this worker; return the keys
         now held. The scheduler uses it to move results off a retiring worker."""
         got: dict = {}
+        here: list = []
         by_peer: dict[str, list] = {}
         for key, peers in who_has.items():
             if key in self.data:
-                got[key] = self.data[key]
+                here.append(key)  # already held: no need to read it (it may be on disk)
             elif peers:
                 by_peer.setdefault(peers[0], []).append(key)
         replies = await asyncio.gather(*(self.peers(p).get_data(keys=ks)
@@ -395,12 +543,15 @@ class Worker(Server):
         for reply in replies:
             if isinstance(reply, dict):
                 got.update(reply)
-        new = {k: v for k, v in got.items() if k not in self.data}
-        self.data.update(new)
+        store = self.data
+        new = {k: v for k, v in got.items() if k not in store}
+        for k, v in new.items():
+            store[k] = v
         if new:
-            self.handle_event(ws_state.AddData(nbytes={k: sizeof(v) for k, v in new.items()},
+            self.handle_event(ws_state.AddData(nbytes={k: store.nbytes(k) for k in new},
                                                stimulus_id="gather-for-retire"))
-        return {"keys": list(got)}
+            self._maybe_evict()
+        return {"keys": here + list(got)}
 
     async def run_function(self, function: Any, args: tuple = (), kwargs: dict | None = None
                            ) -> Any:
@@ -413,6 +564,9 @@ class Worker(Server):
         if asyncio.iscoroutine(result):
             result = await result
         return result
+
+
+_ABSENT = object()
 
 
 def _sendable(msg: dict) -> dict:
