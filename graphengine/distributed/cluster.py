@@ -15,11 +15,10 @@ import subprocess
 import sys
 from typing import Any
 
-import psutil
-
 from graphengine.comm import Security
 from graphengine.distributed.loop import LoopRunner
 from graphengine.scheduler.server import Scheduler
+from graphengine.worker.memory import MemoryThresholds, parse_memory_limit
 from graphengine.worker.server import Worker
 
 __all__ = ["LocalCluster"]
@@ -40,8 +39,15 @@ class LocalCluster:
         True runs each worker in its own process (``graphengine-worker``), so tasks
         holding the GIL run in parallel and a crashing task kills only its worker; False
         runs workers as threads of this process (fast to start, for tests and light work).
-    memory_limit : int, "auto", 0 or None
-        Bytes per worker; ``"auto"`` is system memory divided among the workers.
+    memory_limit : int, str, "auto", 0 or None
+        Bytes per worker (``"2GiB"`` works); ``"auto"`` is system memory divided among
+        the workers; 0/None: no limit (nothing spills, nothing pauses).
+    memory_target_fraction, memory_spill_fraction, memory_pause_fraction, \
+memory_terminate_fraction : float or False, optional
+        Per-cluster memory thresholds (default: config ``worker.memory.*``); the
+        terminate one applies to worker processes, which a nanny supervises.
+    local_directory : str, optional
+        Where workers put their scratch directories (spill files).
     host : str
         Interface to listen on; 127.0.0.1 by default.
     scheduler_port : int
@@ -59,7 +65,10 @@ class LocalCluster:
                  processes: bool = True, memory_limit: Any = "auto", host: str = "127.0.0.1",
                  scheduler_port: int = 0, security: Security | None = None,
                  asynchronous: bool = False, heartbeat_timeout: float | None = None,
-                 resources: dict[str, float] | None = None, validate: bool = False):
+                 resources: dict[str, float] | None = None, validate: bool = False,
+                 local_directory: str | None = None, memory_target_fraction: Any = None,
+                 memory_spill_fraction: Any = None, memory_pause_fraction: Any = None,
+                 memory_terminate_fraction: Any = None):
         cores = os.cpu_count() or 1
         if n_workers is None:
             n_workers = max(1, cores // (threads_per_worker or 1)) if processes else 1
@@ -68,12 +77,18 @@ class LocalCluster:
         if n_workers < 0 or threads_per_worker < 1:
             raise ValueError(f"need n_workers >= 0 and threads_per_worker >= 1, got "
                              f"n_workers={n_workers!r}, threads_per_worker={threads_per_worker!r}")
-        if memory_limit == "auto":
-            memory_limit = psutil.virtual_memory().total // max(n_workers, 1)
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.processes = processes
-        self.memory_limit = int(memory_limit or 0)
+        self.memory_limit = parse_memory_limit(memory_limit, max(n_workers, 1))
+        # Checked here, so a bad fraction fails the constructor rather than each worker.
+        MemoryThresholds(self.memory_limit, memory_target_fraction, memory_spill_fraction,
+                         memory_pause_fraction, memory_terminate_fraction)
+        self.memory_fractions = {"target": memory_target_fraction,
+                                 "spill": memory_spill_fraction,
+                                 "pause": memory_pause_fraction,
+                                 "terminate": memory_terminate_fraction}
+        self.local_directory = local_directory
         self.host = host
         self.scheduler_port = scheduler_port
         self.security = security
@@ -136,6 +151,11 @@ class LocalCluster:
                    "--log-level", logging.getLevelName(logger.getEffectiveLevel())]
             for k, v in (self.resources or {}).items():
                 cmd += ["--resources", f"{k}={v}"]
+            for k, v in self.memory_fractions.items():
+                if v is not None:
+                    cmd += [f"--memory-{k}-fraction", "false" if v is False else str(v)]
+            if self.local_directory:
+                cmd += ["--local-directory", self.local_directory]
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
             self.workers[name] = proc
             await self._wait_for(lambda: any(ws.name == name
@@ -146,7 +166,10 @@ class LocalCluster:
             worker = Worker(self.scheduler.address, nthreads=self.threads_per_worker, name=name,
                             memory_limit=self.memory_limit, resources=self.resources,
                             address=f"tcp://{self.host}:0", security=self.security,
-                            validate=self.validate)
+                            validate=self.validate, local_directory=self.local_directory,
+                            memory_target_fraction=self.memory_fractions["target"],
+                            memory_spill_fraction=self.memory_fractions["spill"],
+                            memory_pause_fraction=self.memory_fractions["pause"])
             self.workers[name] = worker
             await worker.start()
 

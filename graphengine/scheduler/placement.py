@@ -12,7 +12,7 @@ Pure functions over :class:`~.model.WorkerState` records; no state of their own.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from graphengine.scheduler.model import TaskState, WorkerState
 
@@ -58,15 +58,20 @@ def holders(ts: TaskState) -> list[WorkerState]:
 
 
 def decide_worker(ts: TaskState, candidates: Sequence[WorkerState],
-                  bandwidth: float) -> WorkerState | None:
+                  bandwidth: float, memory_full: Collection[WorkerState] = ()
+                  ) -> WorkerState | None:
     """The worker among ``candidates`` (already valid for ``ts``) that can start it first.
 
     Callers pass :func:`holders` first, so a task follows its large inputs, and fall back
-    to every valid worker only when no holder can take it. Ties go to the worker with
-    fewer tasks processing, then to the address (deterministic).
+    to every valid worker only when no holder can take it. Workers in ``memory_full``
+    (spilling because their process is near its limit) are passed over while another
+    candidate has headroom. Ties go to the worker with fewer tasks processing, then to
+    the address (deterministic).
     """
     if not candidates:
         return None
+    if memory_full and len(candidates) > 1:
+        candidates = [ws for ws in candidates if ws not in memory_full] or candidates
     if len(candidates) == 1:
         return candidates[0]
     return min(candidates, key=lambda ws: (start_time_estimate(ts, ws, bandwidth),

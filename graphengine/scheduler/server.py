@@ -435,7 +435,9 @@ class Scheduler(Server):
                 a: {"name": ws.name, "nthreads": ws.nthreads, "memory_limit": ws.memory_limit,
                     "status": ws.status, "processing": len(ws.processing),
                     "in_memory": len(ws.has_what), "nbytes": ws.nbytes,
-                    "resources": ws.resources, "metrics": ws.metrics}
+                    "resources": ws.resources, "metrics": ws.metrics,
+                    "memory": {k: ws.metrics.get(k, 0)
+                               for k in ("managed", "spilled", "unmanaged")}}
                 for a, ws in self.state.workers.items()
             },
             "tasks": len(self.state.tasks),

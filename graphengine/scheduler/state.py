@@ -96,6 +96,7 @@ class SchedulerState(TransitionEngine):
         if ws is None:
             return out
         self.idle.pop(address, None)
+        self.memory_full.discard(ws)
         ws.status = "closed"
         for ts, (victim, thief) in list(self.stealing.items()):
             if ws is victim or ws is thief:
@@ -132,6 +133,10 @@ class SchedulerState(TransitionEngine):
         ws.last_seen = now
         if metrics:
             ws.metrics.update(metrics)
+            if metrics.get("memory_full"):
+                self.memory_full.add(ws)
+            else:
+                self.memory_full.discard(ws)
 
     def stale_workers(self, now: float, timeout: float) -> list[str]:
         """Addresses not heard from for more than ``timeout`` seconds (the shell removes
@@ -441,7 +446,8 @@ class SchedulerState(TransitionEngine):
             return out  # it ran or finished meanwhile: nothing to move
         target = thief if (thief.address in self.workers and thief.status == "running"
                            and satisfies(ts, thief)) else decide_worker(
-            ts, holders(ts) or valid_workers(ts, self.workers.values()), self.bandwidth)
+            ts, holders(ts) or valid_workers(ts, self.workers.values()), self.bandwidth,
+            self.memory_full)
         if target is None:  # nowhere to go now: the usual way round
             self.transitions({ts: "released"}, stimulus_id, out)
             return out

@@ -91,6 +91,9 @@ class TransitionEngine:
         self.clients: dict[str, ClientState] = {}
         #: running workers with a free root-task slot
         self.idle: dict[str, WorkerState] = {}
+        #: workers that reported their process past its spill threshold: tasks that may
+        #: run elsewhere go elsewhere (placement keeps them only when all are full)
+        self.memory_full: set[WorkerState] = set()
         #: heap of (priority, seq, task) for queued root tasks; stale entries are skipped
         self.queue: list[tuple[tuple, int, TaskState]] = []
         self.unrunnable: set[TaskState] = set()
@@ -166,7 +169,7 @@ class TransitionEngine:
             ws = self._idle_worker()
             return (ws, "processing") if ws is not None else (None, "queued")
         ws = decide_worker(ts, holders(ts) or valid_workers(ts, self.workers.values()),
-                           self.bandwidth)
+                           self.bandwidth, self.memory_full)
         return (ws, "processing") if ws is not None else (None, "no-worker")
 
     def _queueable(self, ts: TaskState) -> bool:

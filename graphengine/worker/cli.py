@@ -14,10 +14,9 @@ import logging
 import os
 import sys
 
-import psutil
-
-from graphengine.cli_options import (add_security_flags, parse_bytes, read_scheduler_file,
+from graphengine.cli_options import (add_security_flags, read_scheduler_file,
                                      run_until_signal, security_from_args, setup_logging)
+from graphengine.worker.memory import parse_memory_limit
 
 __all__ = ["main"]
 
@@ -37,7 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bytes per worker: 4GiB, 8e9, 'auto' (system memory / nworkers) "
                         "or 0 (no limit)")
     p.add_argument("--local-directory", default=None,
-                   help="scratch directory for this worker (default: the system temp dir)")
+                   help="where the worker's scratch directory (spill files) goes "
+                        "(default: the system temp dir)")
+    for name, default in (("target", "worker.memory.target"), ("spill", "worker.memory.spill"),
+                          ("pause", "worker.memory.pause"),
+                          ("terminate", "worker.memory.terminate")):
+        p.add_argument(f"--memory-{name}-fraction", type=_fraction_arg, default=None,
+                       metavar="F",
+                       help=f"fraction of --memory-limit for the {name} threshold, or "
+                            f"'false' to turn it off (default: config {default})")
     p.add_argument("--name", default=None, help="unique name (for workers= restrictions)")
     p.add_argument("--resources", action="append", default=[],
                    help='abstract resources, e.g. "GPU=1" (repeat or space-separate)')
@@ -52,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="INFO")
     add_security_flags(p)
     return p
+
+
+def _fraction_arg(text: str) -> float | bool:
+    if text.strip().lower() in ("false", "off", "none", "no"):
+        return False
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.7 or 'false', "
+                                         f"got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"a fraction must be in (0, 1], got {text!r}")
+    return value
 
 
 def _resources(items: list[str]) -> dict[str, float]:
@@ -78,14 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.nworkers < 1:
         print("graphengine-worker: --nworkers must be at least 1", file=sys.stderr)
         return 2
-    if args.memory_limit == "auto":
-        memory_limit = psutil.virtual_memory().total // args.nworkers
-    else:
-        try:
-            memory_limit = parse_bytes(args.memory_limit)
-        except ValueError as e:
-            print(f"graphengine-worker: --memory-limit: {e}", file=sys.stderr)
-            return 2
+    try:
+        memory_limit = parse_memory_limit(args.memory_limit, args.nworkers)
+    except ValueError as e:
+        print(f"graphengine-worker: --memory-limit: {e}", file=sys.stderr)
+        return 2
     if args.nworkers > 1:
         from graphengine.worker.nanny import run_workers
 
@@ -98,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         from graphengine.worker.nanny import Nanny
 
         rest = _without(argv, "--memory-limit") + ["--memory-limit", str(memory_limit)]
-        return Nanny(rest, memory_limit=memory_limit).run()
+        return Nanny(rest, memory_limit=memory_limit,
+                     terminate_fraction=args.memory_terminate_fraction).run()
     return _run_worker(args, memory_limit)
 
 
@@ -137,6 +155,10 @@ def _run_worker(args: argparse.Namespace, memory_limit: int) -> int:
                              f"within {args.timeout} s: {e}") from None
         worker = Worker(address, nthreads=args.nthreads, name=args.name,
                         memory_limit=memory_limit, resources=_resources(args.resources),
+                        local_directory=args.local_directory,
+                        memory_target_fraction=args.memory_target_fraction,
+                        memory_spill_fraction=args.memory_spill_fraction,
+                        memory_pause_fraction=args.memory_pause_fraction,
                         address=f"tcp://{args.host}:0", security=security)
         await worker.start()
         if args.lifetime:

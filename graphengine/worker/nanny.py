@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import psutil
 
-from graphengine import config
+from graphengine.worker.memory import MemoryThresholds
 
 __all__ = ["Nanny", "run_workers"]
 
@@ -40,12 +40,17 @@ class Nanny:
         Seconds between checks of the child's memory and liveness.
     max_restarts : int
         Give up (exit 1) after this many restarts in a row that lived < 10 s each.
+    terminate_fraction : float or False, optional
+        Restart the worker past this fraction of ``memory_limit`` (default: config
+        ``worker.memory.terminate``; False: never for memory).
     """
 
     def __init__(self, worker_args: Sequence[str], memory_limit: int = 0,
-                 poll_interval: float = 0.1, max_restarts: int = 20):
+                 poll_interval: float = 0.1, max_restarts: int = 20,
+                 terminate_fraction: float | bool | None = None):
         self.worker_args = list(worker_args)
         self.memory_limit = memory_limit
+        self.thresholds = MemoryThresholds(memory_limit, terminate=terminate_fraction)
         self.poll_interval = poll_interval
         self.max_restarts = max_restarts
         self.process: subprocess.Popen | None = None
@@ -65,17 +70,17 @@ class Nanny:
             self.process.send_signal(signal.SIGTERM)
 
     def _over_memory(self, proc: subprocess.Popen) -> bool:
-        if not self.memory_limit:
+        limit = self.thresholds.bytes("terminate")
+        if limit is None:
             return False
         try:
             rss = psutil.Process(proc.pid).memory_info().rss
         except psutil.Error:
             return False
-        limit = config.get("worker.memory.terminate") * self.memory_limit
         if rss > limit:
             logger.warning("worker process %d uses %d bytes, over %.0f%% of its %d-byte "
                            "limit: restarting it", proc.pid, rss,
-                           100 * config.get("worker.memory.terminate"), self.memory_limit)
+                           100 * self.thresholds.terminate, self.memory_limit)
             return True
         return False
 

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Hashable
 
 import cloudpickle
+import psutil
 
 from graphengine.comm import (BatchedStream, ConnectionPool, Security, Serialized, Server,
                               connect)
@@ -165,6 +166,8 @@ class Worker(Server):
             2, thread_name_prefix="graphengine-disk-read")
         self._evicting = False
         self._unmanaged_warned = False
+        self._memory_full = False
+        self._process = psutil.Process()
         self.state: ws_state.WorkerState | None = None
         # Threads are made on demand; the state machine keeps nthreads of them busy, and
         # the headroom is for tasks that secede() while they wait on other tasks.
@@ -328,24 +331,29 @@ class Worker(Server):
         data = self.data
         managed = data.fast_nbytes if isinstance(data, SpillStore) else 0
         spilled = data.slow_nbytes if isinstance(data, SpillStore) else 0
+        spill_at = self.memory.bytes("spill")
         return {"memory": rss, "managed": managed, "spilled": spilled,
-                "unmanaged": max(rss - managed, 0), "memory_limit": self.memory_limit}
+                "unmanaged": max(rss - managed, 0), "memory_limit": self.memory_limit,
+                "memory_full": spill_at is not None and rss > spill_at}
+
+    def _send_heartbeat(self) -> None:
+        if self.stream is None or self.stream.closed():
+            return
+        data = self.data
+        metrics = self.memory_metrics()
+        self._memory_full = metrics["memory_full"]
+        metrics.update({
+            "cpu": self._process.cpu_percent(),
+            "executing": len(self.state.executing) if self.state else 0,
+            "in_memory": len(data), "spilled_keys": len(getattr(data, "slow", ())),
+            "spill_failing": bool(getattr(data, "spill_failing", False)),
+            "paused": bool(self.state.paused) if self.state else False,
+            "time": time.time()})
+        self.stream.send({"op": "heartbeat", "metrics": metrics})
 
     async def _heartbeats(self, interval: float) -> None:
-        import psutil
-
-        process = psutil.Process()
         while self.stream is not None and not self.stream.closed():
-            data = self.data
-            metrics = self.memory_metrics()
-            metrics.update({
-                "cpu": process.cpu_percent(),
-                "executing": len(self.state.executing) if self.state else 0,
-                "in_memory": len(data), "spilled_keys": len(getattr(data, "slow", ())),
-                "spill_failing": bool(getattr(data, "spill_failing", False)),
-                "paused": bool(self.state.paused) if self.state else False,
-                "time": time.time()})
-            self.stream.send({"op": "heartbeat", "metrics": metrics})
+            self._send_heartbeat()
             await asyncio.sleep(interval)
 
     # --- memory -----------------------------------------------------------------------
@@ -373,6 +381,9 @@ class Worker(Server):
                 return
             data = self.data
             rss = process_rss()
+            spill_at = self.memory.bytes("spill")
+            if (spill_at is not None and rss > spill_at) != self._memory_full:
+                self._send_heartbeat()  # the scheduler places work by it: tell it now
             action = memory_action(self.memory, rss, data.fast_nbytes, self.state.paused)
             if action.pause:
                 logger.warning("worker %s paused: process memory %d bytes is over %.0f%% "
