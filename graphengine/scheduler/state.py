@@ -26,8 +26,7 @@ from graphengine.errors import KilledWorker, MissingDependencyError
 from graphengine.graph.spec import key_name
 from graphengine.scheduler.model import (ClientState, Outbox, TaskState, WorkerState,
                                          with_item)
-from graphengine.scheduler.placement import (decide_worker, holders, satisfies,
-                                             valid_workers)
+from graphengine.scheduler.placement import satisfies, valid_workers
 from graphengine.scheduler.stealing import plan_steals
 from graphengine.scheduler.transitions import (_NEEDS_INPUTS, InvalidTransition,
                                                 TransitionEngine)
@@ -445,9 +444,7 @@ class SchedulerState(TransitionEngine):
                 or state not in ("waiting", "ready", "released", "fetch", "flight")):
             return out  # it ran or finished meanwhile: nothing to move
         target = thief if (thief.address in self.workers and thief.status == "running"
-                           and satisfies(ts, thief)) else decide_worker(
-            ts, holders(ts) or valid_workers(ts, self.workers.values()), self.bandwidth,
-            self.memory_full)
+                           and satisfies(ts, thief)) else self.decide_worker(ts)
         if target is None:  # nowhere to go now: the usual way round
             self.transitions({ts: "released"}, stimulus_id, out)
             return out

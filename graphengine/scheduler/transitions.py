@@ -168,9 +168,19 @@ class TransitionEngine:
                 return None, "queued"
             ws = self._idle_worker()
             return (ws, "processing") if ws is not None else (None, "queued")
-        ws = decide_worker(ts, holders(ts) or valid_workers(ts, self.workers.values()),
-                           self.bandwidth, self.memory_full)
+        ws = self.decide_worker(ts)
         return (ws, "processing") if ws is not None else (None, "no-worker")
+
+    def decide_worker(self, ts: TaskState) -> WorkerState | None:
+        """Where ``ts`` should run now: a holder of its inputs if one can take it and
+        has memory headroom, else the best valid worker (see :mod:`.placement`)."""
+        candidates = holders(ts)
+        if not candidates or (self.memory_full
+                              and all(ws in self.memory_full for ws in candidates)):
+            # Following the inputs onto full workers only adds to their memory: any
+            # worker with headroom is worth the transfer.
+            candidates = valid_workers(ts, self.workers.values())
+        return decide_worker(ts, candidates, self.bandwidth, self.memory_full)
 
     def _queueable(self, ts: TaskState) -> bool:
         return (ts.is_root and self.saturation != float("inf")

@@ -5,9 +5,11 @@ always cheap (it goes to memory); :meth:`SpillStore.evict` moves least-recently-
 values to files until the managed bytes in memory are back under ``target``, and
 :meth:`SpillStore.spill_one` moves the oldest one regardless (the worker's memory
 monitor uses it when the *process* is too large). Reading a spilled key reads it back
-transparently. Files hold the comm layer's serialized form (the same families that go
-on the wire, frames compressed when that pays), so a peer asking for a spilled result
-can be sent the file's frames without rebuilding the object: :meth:`get_for_transfer`.
+transparently, and keeps it in memory if it fits under ``target``; otherwise the file
+stays, so streaming through spilled data costs reads, not a write per read. Files hold
+the comm layer's serialized form (the same families that go on the wire, frames
+compressed when that pays), so a peer asking for a spilled result can be sent the
+file's frames without rebuilding the object: :meth:`get_for_transfer`.
 
 Disk writes and reads happen outside the store's lock: a task thread reading one key
 is never held up by another key being written. A write that fails (disk full, directory
@@ -21,8 +23,11 @@ until a write succeeds again: nothing is ever lost to a disk fault.
     8000
     >>> sorted(store.fast), sorted(store.slow)
     (['b'], ['a'])
-    >>> float(store["a"].sum())  # read back transparently (and now most recently used)
+    >>> float(store["a"].sum())  # read back transparently; no room, so it stays on disk
     0.0
+    >>> del store["b"]
+    >>> float(store["a"].sum()), sorted(store.fast)  # now it fits: back in memory
+    (0.0, ['a'])
     >>> store.close()
 """
 from __future__ import annotations
@@ -146,6 +151,11 @@ class SpillStore(MutableMapping):
         value = deserialize(self._read(key, spilled))
         with self._lock:
             if self.slow.get(key) is spilled:  # nobody replaced or deleted it meanwhile
+                if self.target is not None and self.fast_nbytes + spilled.nbytes > self.target:
+                    # Memory is full: keeping this one would only push another out to
+                    # disk (a write for each read while a reduction streams through
+                    # spilled data). It stays on disk; the caller has its value.
+                    return value
                 del self.slow[key]
                 self.slow_nbytes -= spilled.nbytes
                 self.fast[key] = value
