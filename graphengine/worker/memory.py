@@ -34,7 +34,7 @@ import psutil
 from graphengine import config
 
 __all__ = ["MemoryThresholds", "MemoryAction", "memory_action", "parse_memory_limit",
-           "system_memory"]
+           "system_memory", "process_rss", "release_free_memory"]
 
 
 def system_memory() -> int:
@@ -155,3 +155,23 @@ def memory_action(t: MemoryThresholds, rss: int, managed: int, paused: bool) -> 
 def process_rss(pid: int | None = None) -> int:
     """Resident bytes of process ``pid`` (this one by default)."""
     return psutil.Process(pid or os.getpid()).memory_info().rss
+
+
+def release_free_memory() -> bool:
+    """Ask glibc to hand freed heap memory back to the system (``malloc_trim``); False
+    where there is no glibc."""
+    global _libc
+    if _libc is None:
+        try:
+            import ctypes
+            _libc = ctypes.CDLL("libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if not _libc:
+        return False
+    _libc.malloc_trim(0)
+    return True
+
+
+_libc: Any = None

@@ -37,7 +37,7 @@ from graphengine.graph.spec import run
 from graphengine import config
 from graphengine.worker import state as ws_state
 from graphengine.worker.memory import (MemoryThresholds, memory_action, parse_memory_limit,
-                                       process_rss)
+                                       process_rss, release_free_memory)
 from graphengine.worker.store import SpillStore
 from graphengine.worker.workspace import WorkSpace
 
@@ -196,8 +196,17 @@ class Worker(Server):
         self.data = SpillStore(self.workspace.subdirectory("spill"),
                                target=self.memory.bytes("target"))
         await self.listen(self._listen_address)
+        in_flight = config.get("worker.transfer.max-bytes-in-flight")
+        if self.memory_limit:
+            # Inputs arriving at network speed must not outrun spilling: a tenth of the
+            # limit in flight at most (one fetch may always start, whatever its size).
+            in_flight = min(in_flight, max(self.memory_limit // 10, 1))
         self.state = ws_state.WorkerState(nthreads=self.nthreads, address=self.address,
-                                          resources=self.resources, validate=self.validate)
+                                          resources=self.resources, validate=self.validate,
+                                          max_bytes_in_flight=in_flight,
+                                          message_bytes_limit=min(
+                                              in_flight,
+                                              config.get("worker.transfer.message-bytes-limit")))
         # Task specs stay serialized on this stream: each is unpickled in its own task
         # thread, so one that cannot be (a missing module) fails that task, not the link.
         comm = await connect(self.scheduler_address, security=self.security,
@@ -414,6 +423,8 @@ class Worker(Server):
                 self._unmanaged_warned = False
                 return
         rss = process_rss()
+        if rss > rss_target and release_free_memory():
+            rss = process_rss()
         if rss > rss_target and not self._unmanaged_warned and not data.spill_failing:
             self._unmanaged_warned = True
             logger.warning("worker %s: process memory %d bytes stays over %d with every "
@@ -449,7 +460,7 @@ class Worker(Server):
     async def _execute(self, key: Hashable, run_spec: Any) -> None:
         loop = asyncio.get_running_loop()
         try:
-            result, duration = await loop.run_in_executor(
+            nbytes, duration = await loop.run_in_executor(
                 self.executor, self._run_task, key, run_spec)
         except BaseException as exc:  # noqa: BLE001 - everything a task raises is reported
             if isinstance(exc, asyncio.CancelledError) and self._status != "running":
@@ -458,14 +469,11 @@ class Worker(Server):
             self.handle_event(ws_state.ExecuteFailure(
                 key=key, exception=exc, traceback=text, stimulus_id=f"task-erred-{key}"))
             return
-        data = self.data
-        data[key] = result
         self.handle_event(ws_state.ExecuteSuccess(
-            key=key, nbytes=data.nbytes(key), duration=duration,
-            stimulus_id=f"task-finished-{key}"))
-        self._maybe_evict()
+            key=key, nbytes=nbytes, duration=duration, stimulus_id=f"task-finished-{key}"))
 
-    def _run_task(self, key: Hashable, run_spec: Any) -> tuple[Any, float]:
+    def _run_task(self, key: Hashable, run_spec: Any) -> tuple[int, float]:
+        """Run a task in a task thread and store its result; (its bytes, seconds)."""
         _current.worker = self
         _current.key = key
         start = time.perf_counter()
@@ -476,7 +484,16 @@ class Worker(Server):
         finally:
             _current.worker = None
             _current.key = None
-        return result, time.perf_counter() - start
+        duration = time.perf_counter() - start
+        data = self.data
+        data[key] = result
+        nbytes = data.nbytes(key)
+        del result
+        if data.target is not None and data.fast_nbytes > data.target:
+            # Spill here, before this thread takes its next task: tasks can make data
+            # far faster than a disk takes it, and this is what keeps them apart.
+            data.evict()
+        return nbytes, duration
 
     async def _gather_dep(self, worker: str, keys: list) -> None:
         try:

@@ -428,6 +428,8 @@ class WorkerState:
             self.data_needed.pop(worker, None)
 
     def _start_fetches(self, out: list) -> None:
+        if self.paused:
+            return  # a worker out of memory takes in no more data (it resumes on Unpause)
         while len(self.in_flight) < self.max_connections:
             candidates = [(w, keys) for w, keys in self.data_needed.items()
                           if keys and w not in self.in_flight]

@@ -113,6 +113,8 @@ class SpillStore(MutableMapping):
         self.slow_nbytes = 0
         #: keys whose values cannot be serialized: they stay in memory
         self._unspillable: set[Hashable] = set()
+        #: keys being written by some thread (others pick another)
+        self._writing: set[Hashable] = set()
         #: keys in memory larger than ``target`` on their own: spilled before any other
         self._oversized: set[Hashable] = set()
         self.spill_failing = False
@@ -237,7 +239,7 @@ class SpillStore(MutableMapping):
         total = 0
         while True:
             with self._lock:
-                big = next(iter(self._oversized - self._unspillable), None)
+                big = next(iter(self._oversized - self._unspillable - self._writing), None)
                 if big is None and self.fast_nbytes <= self.target:
                     return total
             n = self.spill_one(big)
@@ -250,14 +252,25 @@ class SpillStore(MutableMapping):
         bytes, or None when nothing could be spilled (memory empty, or the write failed).
         """
         with self._lock:
-            if key is None or key not in self.fast:
-                key = next((k for k in self.fast if k not in self._unspillable), _NOTHING)
+            if key is None or key not in self.fast or key in self._writing:
+                skip = self._unspillable
+                if self._writing:
+                    skip = skip | self._writing
+                key = next((k for k in self.fast if k not in skip), _NOTHING)
             if key is _NOTHING:
                 return None
+            self._writing.add(key)
             value = self.fast[key]
             nbytes = self._sizes[key]
             self._counter += 1
             path = os.path.join(self.directory, f"{self._counter}.spill")
+        try:
+            return self._spill(key, value, nbytes, path)
+        finally:
+            with self._lock:
+                self._writing.discard(key)
+
+    def _spill(self, key: Hashable, value: Any, nbytes: int, path: str) -> int | None:
         start = time.time()
         try:
             disk_bytes = self._write(path, value)
