@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 
 from graphengine.comm import Security
+from graphengine.distributed.deploy.adaptive import AdaptiveMixin
 from graphengine.distributed.loop import LoopRunner
 from graphengine.scheduler.server import Scheduler
 from graphengine.worker.server import Worker
@@ -27,7 +28,7 @@ __all__ = ["LocalCluster"]
 logger = logging.getLogger(__name__)
 
 
-class LocalCluster:
+class LocalCluster(AdaptiveMixin):
     """Start a scheduler and ``n_workers`` workers on this machine.
 
     Parameters
@@ -183,9 +184,11 @@ class LocalCluster:
             await self._stop_worker(self._worker_names()[-1])
 
     def scale(self, n: int) -> Any:
-        """Run ``n`` workers: start new ones or retire the newest gracefully."""
+        """Run ``n`` workers: start new ones or retire the newest gracefully (stops
+        :meth:`adapt`)."""
         if n < 0:
             raise ValueError(f"cannot scale to {n} workers")
+        self._stop_adaptive()
         self.n_workers = n
         if self.asynchronous:
             return self._scale(n)
@@ -197,6 +200,8 @@ class LocalCluster:
         if self.status == "closed":
             return
         self.status = "closed"
+        if self._adaptive is not None:
+            self._adaptive.stop()
         for name in list(self.workers):
             try:
                 await self._stop_worker(name)
