@@ -227,7 +227,16 @@ class JobQueueCluster(LocalCluster):
         path = os.path.join(self.log_directory, f"{job_name}.sh")
         with open(path, "w") as f:
             f.write(self.job_script(job_name))
-        job_id = self.parse_job_id(await self._run([*self.submit_command, path]))
+        submit = asyncio.ensure_future(self._run([*self.submit_command, path]))
+        try:
+            output = await asyncio.shield(submit)
+        except asyncio.CancelledError:
+            # Cancelled (adapt stopping, close) while sbatch ran: the job exists all
+            # the same, so record it for close to cancel rather than orphan it.
+            submit.add_done_callback(lambda f: f.exception() or self.jobs.setdefault(
+                self.parse_job_id(f.result()), job_name))
+            raise
+        job_id = self.parse_job_id(output)
         self.jobs[job_id] = job_name
         self.job_states[job_id] = "PENDING"
         logger.info("submitted job %s (%s)", job_id, job_name)
@@ -296,12 +305,13 @@ class JobQueueCluster(LocalCluster):
             await asyncio.sleep(self.poll_interval)  # a period, not a wait for a condition
             if not self.jobs:
                 continue
+            known = list(self.jobs)  # a job submitted during the query is not judged by it
             try:
                 states = await self.queue_states()
             except Exception as e:
                 logger.warning("could not list the batch queue: %s", e)
                 continue
-            for job_id in list(self.jobs):
+            for job_id in known:
                 state = states.get(job_id)
                 if state is None or state in FINISHED_STATES:
                     if job_id not in self.jobs:
