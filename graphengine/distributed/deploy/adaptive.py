@@ -66,16 +66,19 @@ class AdaptiveCore:
         self._down_votes = 0
 
     def recommend(self, backlog: float, threads_per_worker: int, current: int,
-                  idle: Sequence[str]) -> Decision:
+                  idle: Sequence[str], keep: int = 0) -> Decision:
         """The target for a backlog of ``backlog`` thread-seconds with ``current``
         workers, of which ``idle`` (addresses, least valuable first) hold no work.
 
         Growing happens at once; shrinking only after ``wait_count`` consecutive calls
-        agree, and only by retiring idle workers (a busy one is never picked).
+        agree, and only by retiring idle workers (a busy one is never picked). ``keep``
+        workers always stay (e.g. 1 while results are still wanted: a retiring worker
+        hands its results to the others, so the last one must not go).
         """
         wanted = math.ceil(backlog / (self.target_duration * max(threads_per_worker, 1)))
         if backlog > 0:
             wanted = max(wanted, 1)  # work waiting with no worker would never finish
+        wanted = max(wanted, keep)
         wanted = int(min(max(wanted, self.minimum), self.maximum))
         if wanted >= current:
             self._down_votes = 0
@@ -142,9 +145,11 @@ class Adaptive:
         """One decision, acted upon."""
         state = self.cluster.scheduler.state
         current = self.cluster._adaptive_current()
+        holding = any(ts.who_wants or ts.waiters for ws in state.workers.values()
+                      for ts in ws.has_what)
         decision = self.core.recommend(backlog_seconds(state),
                                        self.cluster.threads_per_worker, current,
-                                       idle_workers(state))
+                                       idle_workers(state), keep=1 if holding else 0)
         if decision.target < current:
             logger.info("adaptive: scaling down from %d to %d workers", current,
                         decision.target)
