@@ -28,7 +28,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def poll(condition, timeout: float, what: str, interval: float = 0.05):
+def _poll(condition, timeout: float, what: str, interval: float = 0.05):
     """Poll ``condition()`` until it returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -107,7 +107,7 @@ class Slurm:
                        capture_output=True, timeout=30)
         subprocess.run(["slurmd", "-f", str(self.conf), "-N", "localhost"], env=self.env,
                        check=True, capture_output=True, timeout=30)
-        poll(lambda: self.run("sinfo", "-h", "-o", "%T", check=False).strip() == "idle",
+        _poll(lambda: self.run("sinfo", "-h", "-o", "%T", check=False).strip() == "idle",
              30, "the SLURM node to be idle", interval=0.2)
 
     def _pid(self, name: str) -> int | None:
@@ -120,7 +120,7 @@ class Slurm:
         if self.conf.exists() and self.jobs():
             self.run("scancel", "--full", *self.jobs(), check=False)
             try:
-                poll(lambda: not self.jobs(), 20, "an empty queue", interval=0.2)
+                _poll(lambda: not self.jobs(), 20, "an empty queue", interval=0.2)
             except AssertionError:
                 pass  # stop the daemons all the same
         for name in ("slurmd", "slurmctld", "munged"):
@@ -132,7 +132,7 @@ class Slurm:
             except ProcessLookupError:
                 continue
             try:
-                poll(lambda: not _alive(pid), 15, f"{name} (pid {pid}) to exit")
+                _poll(lambda: not _alive(pid), 15, f"{name} (pid {pid}) to exit")
             except AssertionError:
                 os.kill(pid, signal.SIGKILL)
 
@@ -156,10 +156,22 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.fixture
+def poll():
+    """``poll(condition, timeout, what)``: wait on a condition with a deadline (what is
+    waited on lives in another process: a daemon, a job, an MPI rank)."""
+    return _poll
+
+
 @pytest.fixture(scope="session")
-def slurm():
-    """A running single-node SLURM; ``SLURM_CONF`` is exported for the session."""
+def hpc_installed():
+    """Run scripts/install-hpc.sh once (installs SLURM, munge, Open MPI when missing)."""
     subprocess.run(["bash", str(ROOT / "scripts" / "install-hpc.sh")], timeout=300)
+
+
+@pytest.fixture(scope="session")
+def slurm(hpc_installed):
+    """A running single-node SLURM; ``SLURM_CONF`` is exported for the session."""
     missing = [c for c in ("slurmctld", "slurmd", "sbatch", "munged", "mungekey")
                if shutil.which(c) is None]
     if missing:
@@ -197,7 +209,7 @@ def clean_queue(slurm):
     yield slurm
     # Cancelled jobs stay listed while SLURM kills them (KillWait): wait for that.
     try:
-        poll(lambda: not slurm.jobs(), 20, "the queue to empty after the test",
+        _poll(lambda: not slurm.jobs(), 20, "the queue to empty after the test",
              interval=0.1)
     except AssertionError:
         leftover = slurm.jobs()

@@ -12,7 +12,6 @@ import textwrap
 import pytest
 
 from graphengine.distributed import Client
-from conftest import ROOT, poll
 
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_btl": "self,vader", "OMPI_MCA_oob_tcp_if_include": "lo",
@@ -20,8 +19,7 @@ MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
 
 
 @pytest.fixture(scope="module")
-def mpirun():
-    subprocess.run(["bash", str(ROOT / "scripts" / "install-hpc.sh")], timeout=300)
+def mpirun(hpc_installed):
     path = shutil.which("mpirun")
     if path is None:
         pytest.skip("no mpirun: Open MPI is not installed (scripts/install-hpc.sh needs "
@@ -80,7 +78,7 @@ def test_initialize_makes_rank0_scheduler_rank1_client_rank2_worker(mpirun, tmp_
 
 @pytest.mark.timeout(60)
 def test_graphengine_mpi_command_serves_a_scheduler_file_and_workers_allreduce(
-        mpirun, tmp_path):
+        mpirun, tmp_path, poll):
     from graphengine.mpi import shutdown
 
     scheduler_file = tmp_path / "scheduler.json"

@@ -12,7 +12,6 @@ import pytest
 
 from graphengine.distributed import Client
 from graphengine.distributed.deploy import SLURMCluster
-from conftest import poll
 
 
 def _make_slow_inc():
@@ -60,7 +59,7 @@ def test_bad_job_shapes_are_refused_naming_the_parameter(bad, culprit):
 
 
 @pytest.mark.timeout(60)
-def test_jobs_compute_and_scale_up_and_down_keeping_results(clean_queue):
+def test_jobs_compute_and_scale_up_and_down_keeping_results(clean_queue, poll):
     with SLURMCluster(cores=1, memory="512MiB", walltime="00:05:00",
                       poll_interval=0.2) as cluster, Client(cluster) as client:
         cluster.scale(2)
@@ -78,7 +77,7 @@ def test_jobs_compute_and_scale_up_and_down_keeping_results(clean_queue):
 
 
 @pytest.mark.timeout(90)
-def test_adapt_grows_on_backlog_and_gives_nodes_back_when_idle(clean_queue):
+def test_adapt_grows_on_backlog_and_gives_nodes_back_when_idle(clean_queue, poll):
     with SLURMCluster(cores=1, memory="512MiB", walltime="00:05:00",
                       poll_interval=0.2) as cluster, Client(cluster) as client:
         cluster.adapt(minimum=0, maximum=2, target_duration=0.5, wait_count=3,
@@ -93,7 +92,7 @@ def test_adapt_grows_on_backlog_and_gives_nodes_back_when_idle(clean_queue):
 
 
 @pytest.mark.timeout(60)
-def test_a_job_that_dies_is_noticed_and_replaced_when_adaptive(clean_queue):
+def test_a_job_that_dies_is_noticed_and_replaced_when_adaptive(clean_queue, poll):
     with SLURMCluster(cores=1, memory="512MiB", walltime="00:05:00",
                       poll_interval=0.2) as cluster, Client(cluster) as client:
         cluster.adapt(minimum=1, maximum=1, interval=0.2)
@@ -111,7 +110,7 @@ def test_a_job_that_dies_is_noticed_and_replaced_when_adaptive(clean_queue):
 
 @pytest.mark.timeout(60)
 def test_client_finds_a_scheduler_started_in_a_job_through_its_scheduler_file(
-        clean_queue, tmp_path):
+        clean_queue, tmp_path, poll):
     bindir = os.path.dirname(sys.executable)
     scheduler_file = tmp_path / "scheduler.json"
     script = tmp_path / "cluster.sh"
