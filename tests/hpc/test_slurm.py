@@ -132,3 +132,19 @@ wait
             assert [w["name"] for w in info["workers"].values()] == ["in-job"]
     finally:
         clean_queue.run("scancel", job, check=False)
+
+
+@pytest.mark.timeout(60)
+def test_a_job_with_two_processes_runs_two_workers_and_scales_by_whole_jobs(clean_queue, poll):
+    with SLURMCluster(cores=2, memory="1GiB", processes=2,
+                      poll_interval=0.2) as cluster, Client(cluster) as client:
+        cluster.scale(cores=2)  # one job of 2 cores = 2 workers of 1 thread
+        assert len(cluster.jobs) == 1
+        poll(lambda: _workers(cluster) == 2, 30, "the job's two workers to join")
+        (job_name,) = cluster.jobs.values()
+        names = sorted(ws.name for ws in cluster.scheduler.state.workers.values())
+        assert names == [f"{job_name}-0", f"{job_name}-1"]
+        assert sum(client.gather(client.map(slow_inc, range(4), delay=0))) == 10
+        cluster.scale(0)
+        assert not cluster.jobs
+        poll(lambda: _workers(cluster) == 0, 20, "both workers to retire")

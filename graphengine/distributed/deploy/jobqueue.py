@@ -159,7 +159,7 @@ class JobQueueCluster(LocalCluster):
 
     # --- what a subclass provides ------------------------------------------------------
 
-    def header_directives(self) -> list[str]:
+    def header_directives(self, job_name: str) -> list[str]:
         """Batch directives (without the prefix) for one job named ``job_name``."""
         raise NotImplementedError
 
