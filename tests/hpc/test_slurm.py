@@ -35,6 +35,8 @@ def test_job_script_carries_the_job_shape_to_the_worker_command():
                       queue="debug", account="proj", job_extra_directives=["--exclusive"],
                       env_extra=["export FOO=1"], local_directory="/tmp/scratch") as cluster:
         script = cluster.job_script()
+        with pytest.raises(TypeError, match="exactly one of"):
+            cluster.scale(2, jobs=1)
     lines = script.splitlines()
     assert lines[0] == "#!/usr/bin/env bash"
     for directive in ("--cpus-per-task=2", "--mem=2048M", "--time=00:10:00",
@@ -62,7 +64,7 @@ def test_bad_job_shapes_are_refused_naming_the_parameter(bad, culprit):
 def test_jobs_compute_and_scale_up_and_down_keeping_results(clean_queue, poll):
     with SLURMCluster(cores=1, memory="512MiB", walltime="00:05:00",
                       poll_interval=0.2) as cluster, Client(cluster) as client:
-        cluster.scale(2)
+        cluster.scale(memory="1GiB")  # 512 MiB a job: two jobs
         assert len(cluster.jobs) == 2
         poll(lambda: _workers(cluster) == 2, 30, "two SLURM workers to join")
         futures = client.map(slow_inc, range(6), delay=0.05)

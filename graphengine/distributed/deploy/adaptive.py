@@ -127,6 +127,7 @@ class Adaptive:
         self._task = asyncio.ensure_future(self._loop())
 
     def stop(self) -> None:
+        """Stop checking (call on the cluster's loop); workers stay as they are."""
         if self._task is not None:
             self._task.cancel()
             self._task = None
