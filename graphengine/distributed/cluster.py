@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from graphengine.comm import Security
+from graphengine.distributed.deploy.adaptive import AdaptiveMixin
 from graphengine.distributed.loop import LoopRunner
 from graphengine.scheduler.server import Scheduler
 from graphengine.worker.memory import MemoryThresholds, parse_memory_limit
@@ -26,7 +27,7 @@ __all__ = ["LocalCluster"]
 logger = logging.getLogger(__name__)
 
 
-class LocalCluster:
+class LocalCluster(AdaptiveMixin):
     """Start a scheduler and ``n_workers`` workers on this machine.
 
     Parameters
@@ -206,9 +207,11 @@ memory_terminate_fraction : float or False, optional
             await self._stop_worker(self._worker_names()[-1])
 
     def scale(self, n: int) -> Any:
-        """Run ``n`` workers: start new ones or retire the newest gracefully."""
+        """Run ``n`` workers: start new ones or retire the newest gracefully (stops
+        :meth:`adapt`)."""
         if n < 0:
             raise ValueError(f"cannot scale to {n} workers")
+        self._stop_adaptive()
         self.n_workers = n
         if self.asynchronous:
             return self._scale(n)
@@ -220,6 +223,8 @@ memory_terminate_fraction : float or False, optional
         if self.status == "closed":
             return
         self.status = "closed"
+        if self._adaptive is not None:
+            self._adaptive.stop()
         for name in list(self.workers):
             try:
                 await self._stop_worker(name)
