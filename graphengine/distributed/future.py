@@ -24,7 +24,7 @@ from graphengine.errors import RemoteTraceback
 if TYPE_CHECKING:
     from graphengine.distributed.client import Client
 
-__all__ = ["Future", "FutureState", "as_completed", "wait", "fire_and_forget",
+__all__ = ["Future", "FutureState", "as_completed", "wait", "futures_of", "fire_and_forget",
            "CancelledError", "FIRST_COMPLETED", "ALL_COMPLETED", "FIRST_EXCEPTION"]
 
 FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED = ("FIRST_COMPLETED", "FIRST_EXCEPTION",
@@ -207,10 +207,40 @@ def _flatten_futures(futures: Iterable[Future]) -> list[Future]:
     return [f for f in futures if isinstance(f, Future)]
 
 
-def wait(fs: Iterable[Future], timeout: float | None = None,
+def futures_of(obj: Any) -> list[Future]:
+    """The futures in ``obj``: a Future, a persisted collection, or containers of them.
+
+    Raises
+    ------
+    ValueError
+        For a collection that was not persisted on a cluster.
+    TypeError
+        For anything else; the message names its type.
+    """
+    from graphengine.collections.base import is_collection
+
+    if isinstance(obj, Future):
+        return [obj]
+    if is_collection(obj):
+        futures = [v for v in obj.__graphengine_graph__().values() if isinstance(v, Future)]
+        if not futures:
+            raise ValueError("expected futures or a persisted collection; call "
+                             "client.persist(collection) first")
+        return futures
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple, set)):
+        return [f for item in obj for f in futures_of(item)]
+    raise TypeError(f"expected futures or persisted collections, not {type(obj).__name__}")
+
+
+def wait(fs: Any, timeout: float | None = None,
          return_when: str = ALL_COMPLETED) -> tuple[set[Future], set[Future]]:
-    """Wait like :func:`concurrent.futures.wait`; returns ``(done, not_done)`` sets."""
-    fs = list(fs)
+    """Wait like :func:`concurrent.futures.wait`; returns ``(done, not_done)`` sets.
+
+    ``fs`` may also be one Future or a persisted collection (its futures are waited on).
+    """
+    fs = futures_of(fs)
     if return_when not in (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED):
         raise ValueError(f"return_when must be one of FIRST_COMPLETED, FIRST_EXCEPTION, "
                          f"ALL_COMPLETED; got {return_when!r}")

@@ -17,29 +17,9 @@ import threading
 import time
 from typing import Any, TextIO
 
-from graphengine.distributed.future import Future
+from graphengine.distributed.future import futures_of
 
 __all__ = ["progress"]
-
-
-def _futures_of(obj: Any) -> list[Future]:
-    from graphengine.collections.base import is_collection
-
-    if isinstance(obj, Future):
-        return [obj]
-    if is_collection(obj):
-        values = list(obj.__graphengine_graph__().values())
-        futures = [v for v in values if isinstance(v, Future)]
-        if not futures:
-            raise ValueError("progress() needs futures or a persisted collection; call "
-                             "client.persist(collection) first")
-        return futures
-    if isinstance(obj, dict):
-        obj = list(obj.values())
-    if isinstance(obj, (list, tuple, set)):
-        return [f for item in obj for f in _futures_of(item)]
-    raise TypeError(f"progress() takes futures or persisted collections, "
-                    f"not {type(obj).__name__}")
 
 
 def _in_notebook() -> bool:
@@ -137,7 +117,7 @@ def progress(*objs: Any, notebook: bool | None = None, width: int = 40,
     timeout : float, optional
         Stop waiting (text mode) after this many seconds.
     """
-    futures = [f for obj in objs for f in _futures_of(obj)]
+    futures = [f for obj in objs for f in futures_of(obj)]
     unique = list({f.key: f for f in futures}.values())
     use_html = _in_notebook() if notebook is None else notebook
     bar = _Bar(unique, width, out, use_html, interval)

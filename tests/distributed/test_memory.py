@@ -146,3 +146,18 @@ def test_bad_memory_settings_are_named():
         LocalCluster(n_workers=1, processes=False, memory_limit="plenty")
     with pytest.raises(ValueError, match="target fraction"):
         LocalCluster(n_workers=1, processes=False, memory_target_fraction=2)
+
+
+def test_wait_takes_a_persisted_collection(spilling_cluster):
+    import graphengine.array as ga
+    from graphengine.distributed import futures_of, wait
+
+    with Client(spilling_cluster) as client:
+        x = ga.ones((100,), chunks=10).persist()
+        done, not_done = wait(x, timeout=30)
+        assert len(done) == 10 and not not_done
+        assert set(done) == set(futures_of(x))
+        with pytest.raises(ValueError, match="persist"):
+            wait(ga.ones(3, chunks=1))
+        with pytest.raises(TypeError, match="int"):
+            futures_of(3)
