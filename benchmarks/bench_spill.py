@@ -16,18 +16,17 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
 
 import graphengine.array as ga  # noqa: E402
 from graphengine.cli_options import parse_bytes  # noqa: E402
 from graphengine.distributed import Client, LocalCluster, wait  # noqa: E402
+from graphengine.worker.memory import PeakRSS  # noqa: E402
 
 try:
     import dask.array as da
@@ -59,33 +58,6 @@ def raw_disk_speed(directory: str, nbytes: int = 1024 * MiB) -> tuple[float, flo
     os.close(fd)
     os.unlink(path)
     return write, read
-
-
-class PeakRSS:
-    """The largest RSS of each process, sampled in a thread."""
-
-    def __init__(self, pids: list[int]):
-        self.procs = [psutil.Process(p) for p in pids]
-        self.peak = {p.pid: 0 for p in self.procs}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for p in self.procs:
-                try:
-                    self.peak[p.pid] = max(self.peak[p.pid], p.memory_info().rss)
-                except psutil.Error:
-                    pass
-            self._stop.wait(0.005)
-
-    def __enter__(self) -> "PeakRSS":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _our_spill_stats() -> dict[str, float]:

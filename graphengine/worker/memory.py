@@ -26,6 +26,7 @@ one off.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -34,7 +35,7 @@ import psutil
 from graphengine import config
 
 __all__ = ["MemoryThresholds", "MemoryAction", "memory_action", "parse_memory_limit",
-           "system_memory", "process_rss", "release_free_memory"]
+           "system_memory", "process_rss", "release_free_memory", "PeakRSS"]
 
 
 def system_memory() -> int:
@@ -175,3 +176,33 @@ def release_free_memory() -> bool:
 
 
 _libc: Any = None
+
+
+class PeakRSS:
+    """The largest RSS seen of each of ``pids``, sampled every ``interval`` s in a
+    thread while the context is open (for tests and benchmarks: ``.peak[pid]``)."""
+
+    def __init__(self, pids: Any, interval: float = 0.005):
+        self.procs = [psutil.Process(p) for p in pids]
+        self.peak = {p.pid: 0 for p in self.procs}
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="graphengine-peak-rss")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for p in self.procs:
+                try:
+                    self.peak[p.pid] = max(self.peak[p.pid], p.memory_info().rss)
+                except psutil.Error:  # it exited: keep what was seen
+                    pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakRSS":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -3,15 +3,14 @@ task that blows past the limit gets its worker restarted by the nanny."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import numpy as np
-import psutil
 import pytest
 
 import graphengine.array as ga
 from graphengine.distributed import Client, LocalCluster
+from graphengine.worker.memory import PeakRSS
 from graphengine.worker.server import get_worker
 
 MiB = 2**20
@@ -24,33 +23,6 @@ def importable_here(monkeypatch):
     here = os.path.dirname(os.path.abspath(__file__))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         p for p in (here, os.environ.get("PYTHONPATH")) if p))
-
-
-class PeakRSS:
-    """Sample the RSS of the given processes every few milliseconds in a thread."""
-
-    def __init__(self, pids):
-        self.procs = [psutil.Process(p) for p in pids]
-        self.peak = {p.pid: 0 for p in self.procs}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            for p in self.procs:
-                try:
-                    self.peak[p.pid] = max(self.peak[p.pid], p.memory_info().rss)
-                except psutil.Error:
-                    pass
-            self._stop.wait(0.005)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def _spill_totals():
