@@ -139,7 +139,6 @@ class JobQueueCluster(LocalCluster):
         self.account = account
         self.job_extra_directives = list(job_extra_directives)
         self.job_script_prologue = list(job_script_prologue or env_extra or [])
-        self.local_directory = local_directory
         self._own_log_directory = log_directory is None
         self.log_directory = log_directory or tempfile.mkdtemp(prefix="graphengine-jobs-")
         self.python = python
@@ -155,7 +154,8 @@ class JobQueueCluster(LocalCluster):
         super().__init__(n_workers=0, threads_per_worker=max(1, cores // processes),
                          processes=True, memory_limit=memory_bytes // processes, host=host,
                          scheduler_port=scheduler_port, security=security,
-                         asynchronous=asynchronous, **kwargs)
+                         asynchronous=asynchronous, local_directory=local_directory,
+                         **kwargs)
 
     # --- what a subclass provides ------------------------------------------------------
 
