@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import threading
 
 import numpy as np
@@ -151,20 +150,7 @@ def test_disk_io_is_reported(tmp_path):
     assert all(e[1] == "k" and e[2] == 800 and e[3] <= e[4] for e in events)
 
 
-# --- disk faults: a real full filesystem, a directory that vanished -------------------
-
-@pytest.fixture
-def tiny_tmpfs(tmp_path):
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}): the full-disk case "
-                    "is not exercised")
-    yield str(mount)
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
+# --- disk faults: a real full filesystem (tests/conftest.py), a directory that vanished
 
 def test_a_full_disk_keeps_values_in_memory_and_says_so_once(tiny_tmpfs, caplog):
     store = SpillStore(tiny_tmpfs, target=0, compress=False)
