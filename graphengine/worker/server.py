@@ -158,9 +158,10 @@ class Worker(Server):
         self._listen_address = address
         #: results: a SpillStore once started
         self.data: Any = {}
-        # One thread writes spill files, so spilling never waits behind tasks; reads for
-        # peers go through another, so a slow disk never stalls transfers of data in
-        # memory (they are served on the loop).
+        # Task threads spill their own overflow; this one thread spills what arrives
+        # from peers and what the memory monitor asks for. Reads for peers go through
+        # another, so a slow disk never stalls transfers of data in memory (those are
+        # served on the loop).
         self._spill_executor = ThreadPoolExecutor(1, thread_name_prefix="graphengine-spill")
         self._disk_read_executor = ThreadPoolExecutor(
             2, thread_name_prefix="graphengine-disk-read")
@@ -340,10 +341,9 @@ class Worker(Server):
         data = self.data
         managed = data.fast_nbytes if isinstance(data, SpillStore) else 0
         spilled = data.slow_nbytes if isinstance(data, SpillStore) else 0
-        spill_at = self.memory.bytes("spill")
         return {"memory": rss, "managed": managed, "spilled": spilled,
                 "unmanaged": max(rss - managed, 0), "memory_limit": self.memory_limit,
-                "memory_full": spill_at is not None and rss > spill_at}
+                "memory_full": self._memory_full_at(rss)}
 
     def _send_heartbeat(self) -> None:
         if self.stream is None or self.stream.closed():
@@ -366,6 +366,20 @@ class Worker(Server):
             await asyncio.sleep(interval)
 
     # --- memory -----------------------------------------------------------------------
+
+    def _store(self, values: dict) -> dict:
+        """Keep values that arrived from elsewhere (peers, clients); their sizes. They
+        come at network speed, so spilling catches up in the spill thread."""
+        store = self.data
+        for k, v in values.items():
+            store[k] = v
+        nbytes = {k: store.nbytes(k) for k in values}
+        self._maybe_evict()
+        return nbytes
+
+    def _memory_full_at(self, rss: int) -> bool:
+        spill_at = self.memory.bytes("spill")
+        return spill_at is not None and rss > spill_at
 
     def _maybe_evict(self) -> None:
         """Spill down to the target in the spill thread if memory holds more."""
@@ -390,8 +404,7 @@ class Worker(Server):
                 return
             data = self.data
             rss = process_rss()
-            spill_at = self.memory.bytes("spill")
-            if (spill_at is not None and rss > spill_at) != self._memory_full:
+            if self._memory_full_at(rss) != self._memory_full:
                 self._send_heartbeat()  # the scheduler places work by it: tell it now
             action = memory_action(self.memory, rss, data.fast_nbytes, self.state.paused)
             if action.pause:
@@ -505,14 +518,9 @@ class Worker(Server):
                 worker=worker, keys=keys, stimulus_id=f"gather-failed-{worker}"))
             return
         missing = [k for k in keys if k not in data]
-        store = self.data
-        for k, v in data.items():
-            store[k] = v
         if data:
             self.handle_event(ws_state.GatherDepSuccess(
-                worker=worker, data_nbytes={k: store.nbytes(k) for k in data},
-                stimulus_id=f"gather-{worker}"))
-            self._maybe_evict()
+                worker=worker, data_nbytes=self._store(data), stimulus_id=f"gather-{worker}"))
         if missing:
             self.handle_event(ws_state.GatherDepMissing(
                 worker=worker, keys=missing, stimulus_id=f"gather-missing-{worker}"))
@@ -547,12 +555,8 @@ class Worker(Server):
 
     def update_data(self, data: dict) -> dict:
         """Store values sent by a client (``scatter``); returns their sizes."""
-        store = self.data
-        for k, v in data.items():
-            store[k] = v
-        nbytes = {k: store.nbytes(k) for k in data}
+        nbytes = self._store(data)
         self.handle_event(ws_state.AddData(nbytes=nbytes, stimulus_id=f"scatter-{uuid.uuid4().hex}"))
-        self._maybe_evict()
         return {"nbytes": nbytes}
 
     async def gather(self, who_has: dict) -> dict:
@@ -571,14 +575,10 @@ class Worker(Server):
         for reply in replies:
             if isinstance(reply, dict):
                 got.update(reply)
-        store = self.data
-        new = {k: v for k, v in got.items() if k not in store}
-        for k, v in new.items():
-            store[k] = v
+        new = {k: v for k, v in got.items() if k not in self.data}
         if new:
-            self.handle_event(ws_state.AddData(nbytes={k: store.nbytes(k) for k in new},
+            self.handle_event(ws_state.AddData(nbytes=self._store(new),
                                                stimulus_id="gather-for-retire"))
-            self._maybe_evict()
         return {"keys": here + list(got)}
 
     async def run_function(self, function: Any, args: tuple = (), kwargs: dict | None = None
