@@ -47,6 +47,10 @@ class Pool(Protocol):
     def wait(self, computation: "Computation") -> list[Outcome]:
         """Block until at least one submitted batch is finished; return the outcomes."""
 
+    def abandon(self) -> None:
+        """Optional. Ctrl-C stopped a computation: running tasks cannot be stopped,
+        so later computations must not queue behind them."""
+
 
 class Computation:
     """Per-run state a pool needs: a cancel flag its workers check between tasks."""
@@ -179,8 +183,12 @@ def execute(graph: Mapping[Key, Any], keys: Iterable[Key], pool: Pool, *,
             # Nothing running and nothing ready: the graph cannot finish.
             stuck = sorted(waiting, key=repr)[:5]
             raise RuntimeError(f"local scheduler stalled with tasks waiting: {stuck}")
-    except BaseException:
+    except BaseException as exc:
         computation.cancelled = True  # workers skip what is still queued
+        if isinstance(exc, KeyboardInterrupt) and hasattr(pool, "abandon"):
+            # Here, not in ``wait``: the interrupt may land anywhere in this loop, e.g.
+            # while it submits a batch.
+            pool.abandon()
         for cb in callbacks:
             cb._finish(graph, state, True)
         raise

@@ -74,13 +74,7 @@ class ProcessPool:
 
     def wait(self, computation: Any) -> list:
         results = computation.results
-        try:
-            futures = [results.get()]
-        except KeyboardInterrupt:
-            # A running task cannot be cancelled, and the interpreter joins the workers at
-            # exit: without this, Ctrl-C would wait for every running task to finish.
-            self.terminate()
-            raise
+        futures = [results.get()]
         while not results.empty():
             futures.append(results.get())
         return [_outcome(f) for f in futures]
@@ -88,6 +82,11 @@ class ProcessPool:
     def close(self) -> None:
         self.closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def abandon(self) -> None:
+        # A running task cannot be cancelled, and the interpreter joins the workers at
+        # exit: without this, Ctrl-C would wait for every running task to finish.
+        self.terminate()
 
     def terminate(self) -> None:
         """Stop the worker processes now, abandoning whatever they are running."""

@@ -74,25 +74,24 @@ class ThreadPool:
 
     def wait(self, computation: Any) -> list:
         results = computation.results
-        try:
-            # Wake up now and then: the kernel may deliver SIGINT to a pool thread, and
-            # the main thread runs Python's handler only once it is back in bytecode; a
-            # wait with no timeout would sit out the longest running task first.
-            while True:
-                try:
-                    out = [results.get(timeout=_INTERRUPT_POLL)]
-                    break
-                except queue.Empty:
-                    continue
-        except KeyboardInterrupt:
-            # Running tasks cannot be stopped: later computations get fresh threads
-            # instead of queueing behind them (these finish their task, then idle).
-            self.abandoned = True
-            raise
+        # Wake up now and then: the kernel may deliver SIGINT to a pool thread, and
+        # the main thread runs Python's handler only once it is back in bytecode; a
+        # wait with no timeout would sit out the longest running task first.
+        while True:
+            try:
+                out = [results.get(timeout=_INTERRUPT_POLL)]
+                break
+            except queue.Empty:
+                continue
         # Take whatever else has finished too: one wake-up, many results.
         while not results.empty():
             out.append(results.get())
         return out
+
+    def abandon(self) -> None:
+        """Leave this pool to its running tasks: later computations get fresh threads
+        instead of queueing behind them (these finish their task, then idle)."""
+        self.abandoned = True
 
     def close(self) -> None:
         """Stop the threads once they finish their current batch."""
