@@ -1,5 +1,7 @@
 """The Bokeh dashboard, installed as ``graphengine.dashboard``.
 
-The pages arrive with the dashboard issue; this package exists so that the layout the
-design describes is real from the start. Importing it has no side effects.
+The scheduler serves it (:mod:`.server`) when started with a dashboard address: pages
+/status, /workers, /profile, /graph and /system, each a module here, built from the
+shared figures in :mod:`.figures`; :mod:`.report` writes the same figures into standalone
+performance reports. Importing this package has no side effects.
 """

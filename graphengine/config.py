@@ -101,6 +101,22 @@ DEFAULTS: dict[str, Any] = {
     # Where workers put their scratch directories (spill files); None: the system's
     # temporary directory.
     "worker.local-directory": None,
+    # The stack profiler: seconds between samples of task threads (about 10 ms costs a
+    # few percent of one core at most), on/off, and seconds per aggregated bucket.
+    "worker.profile.interval": 0.01,
+    "worker.profile.enabled": True,
+    "worker.profile.cycle": 1.0,
+    # Seconds between a worker's reports of transfers, spills and profiles.
+    "worker.activity-interval": 0.5,
+    # The dashboard: where the scheduler serves it (":8787" = port 8787 on the scheduler's
+    # host; None or False: no dashboard) and how often its pages update (seconds).
+    "scheduler.dashboard.address": ":8787",
+    "scheduler.dashboard.update-interval": 0.5,
+    # How many task-stream rectangles, profile buckets and memory samples the scheduler
+    # keeps for the dashboard and performance reports.
+    "scheduler.task-stream-length": 100_000,
+    "scheduler.profile-history": 20_000,
+    "scheduler.memory-history": 50_000,
     # --- comm (wire protocol) --------------------------------------------------------
     # Seconds to keep retrying a connect before raising a timeout naming the address.
     "comm.timeouts.connect": 10.0,

@@ -9,6 +9,7 @@ if ! command -v dot >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get 
     (apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz) >/dev/null 2>&1 \
         || echo "note: could not install graphviz; visualize rendering tests will check the error path"
 fi
+bash scripts/install-chromium.sh  # Debian's chromium for the dashboard's browser tests
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

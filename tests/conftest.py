@@ -1,9 +1,17 @@
 """Fixtures shared across test folders."""
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
+
+# Clusters made by tests serve their dashboard on a free port (never the user's 8787);
+# scheduler subprocesses inherit this.
+os.environ.setdefault("GRAPHENGINE_SCHEDULER__DASHBOARD__ADDRESS", "127.0.0.1:0")
+from graphengine import config  # noqa: E402
+
+config.refresh()
 
 
 @pytest.fixture

@@ -154,6 +154,7 @@ class Client(ClusterOps):
             comm.abort()
             raise ValueError(f"scheduler {self.scheduler_address} refused the client: "
                              f"{response.get('message')}")
+        self._dashboard_link = response.get("dashboard_link")
         self._stream = BatchedStream(comm)
         self._reader = asyncio.ensure_future(self._read_stream(comm))
         self.status = "running"
@@ -211,6 +212,15 @@ class Client(ClusterOps):
 
     def __repr__(self) -> str:
         return f"<Client {self.id!r} scheduler={self._safe_address()!r} status={self.status}>"
+
+    def _repr_html_(self) -> str:
+        from graphengine.distributed.cluster import _link_html
+
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
+                       for k, v in [("Scheduler", self._safe_address()),
+                                    ("Status", self.status),
+                                    ("Dashboard", _link_html(self.dashboard_link))])
+        return f"<div><b>Client</b> {self.id}<table>{rows}</table></div>"
 
     def _safe_address(self) -> str | None:
         try:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from typing import Any
 
+from graphengine import config
 from graphengine.comm import Security
 from graphengine.distributed.deploy.adaptive import AdaptiveMixin
 from graphengine.distributed.loop import LoopRunner
@@ -60,6 +61,10 @@ memory_terminate_fraction : float or False, optional
         Seconds without a heartbeat before a worker is declared dead.
     resources : dict, optional
         Abstract resources every worker declares, e.g. ``{"GPU": 1}``.
+    dashboard_address : str, None or False, optional
+        Where the scheduler serves the dashboard (default: config
+        ``scheduler.dashboard.address``, ``":8787"``; a port in use falls back to a free
+        one); None or False: no dashboard. ``cluster.dashboard_link`` has the URL.
     """
 
     def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None,
@@ -69,7 +74,7 @@ memory_terminate_fraction : float or False, optional
                  resources: dict[str, float] | None = None, validate: bool = False,
                  local_directory: str | None = None, memory_target_fraction: Any = None,
                  memory_spill_fraction: Any = None, memory_pause_fraction: Any = None,
-                 memory_terminate_fraction: Any = None):
+                 memory_terminate_fraction: Any = None, dashboard_address: Any = "config"):
         cores = os.cpu_count() or 1
         if n_workers is None:
             n_workers = max(1, cores // (threads_per_worker or 1)) if processes else 1
@@ -97,6 +102,9 @@ memory_terminate_fraction : float or False, optional
         self.heartbeat_timeout = heartbeat_timeout
         self.resources = resources
         self.validate = validate
+        if dashboard_address == "config":
+            dashboard_address = config.get("scheduler.dashboard.address")
+        self.dashboard_address = dashboard_address or None
         self.scheduler: Scheduler | None = None
         self.workers: dict[str, Any] = {}  # name -> Worker (threads) or Popen (processes)
         self._counter = 0
@@ -118,9 +126,9 @@ memory_terminate_fraction : float or False, optional
         return self.scheduler.address
 
     @property
-    def dashboard_link(self) -> None:
-        """The dashboard is not built yet: always ``None``."""
-        return None
+    def dashboard_link(self) -> str | None:
+        """The URL of the dashboard's /status page, or None without a dashboard."""
+        return self.scheduler.dashboard_link if self.scheduler is not None else None
 
     async def _start(self) -> "LocalCluster":
         if self.status == "running":
@@ -128,7 +136,8 @@ memory_terminate_fraction : float or False, optional
         self.scheduler = Scheduler(f"tcp://{self.host}:{self.scheduler_port}",
                                    security=self.security,
                                    heartbeat_timeout=self.heartbeat_timeout,
-                                   validate=self.validate)
+                                   validate=self.validate,
+                                   dashboard_address=self.dashboard_address)
         await self.scheduler.start()
         await self._scale(self.n_workers)
         self.status = "running"
@@ -262,7 +271,8 @@ memory_terminate_fraction : float or False, optional
         address = self.scheduler.address if self.scheduler and self.scheduler.listeners else None
         return (f"LocalCluster({address!r}, workers={len(self.workers)}, "
                 f"threads={len(self.workers) * self.threads_per_worker}, {kind}, "
-                f"memory={_format_bytes(self.memory_limit * len(self.workers))})")
+                f"memory={_format_bytes(self.memory_limit * len(self.workers))}, "
+                f"dashboard={self.dashboard_link!r})")
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -272,8 +282,17 @@ memory_terminate_fraction : float or False, optional
                          ("Threads", len(self.workers) * self.threads_per_worker),
                          ("Memory", _format_bytes(self.memory_limit * len(self.workers))),
                          ("Workers run as", "processes" if self.processes else "threads"),
-                         ("Dashboard", "not built yet")])
+                         ("Dashboard", _link_html(self.dashboard_link))])
         return f"<div><b>LocalCluster</b><table>{rows}</table></div>"
+
+
+def _link_html(link: str | None) -> str:
+    if link is None:
+        return "none"
+    import html
+
+    url = html.escape(link, quote=True)
+    return f"<a href='{url}' target='_blank'>{url}</a>"
 
 
 def _format_bytes(n: int) -> str:

@@ -84,6 +84,61 @@ class ClusterOps:
         return self._sync(self._rpc_scheduler, "retire_workers", workers=list(workers))
 
 
+    @property
+    def dashboard_link(self) -> str | None:
+        """The URL of the scheduler's dashboard (its /status page), or None when the
+        scheduler serves none."""
+        return getattr(self, "_dashboard_link", None)
+
+    def get_task_stream(self, start: float | None = None, stop: float | None = None,
+                        count: int | None = None) -> Any:
+        """Task-stream records the scheduler keeps: one dict per task run (``action``
+        ``"compute"`` or ``"erred"``), transfer and spill (``"transfer"``,
+        ``"disk-write"``, ``"disk-read"``), with ``start``/``stop`` (wall-clock seconds),
+        ``key``, ``prefix``, ``worker``, ``thread``, ``nbytes``, ``source``; only those
+        overlapping ``[start, stop]``, only the last ``count`` when given.
+        Workers report transfers and spills every ``worker.activity-interval``; task runs
+        arrive with their results."""
+        return self._sync(self._rpc_scheduler, "get_task_stream", start=start, stop=stop,
+                          count=count)
+
+    def profile(self, start: float | None = None, stop: float | None = None,
+                key: str | None = None, workers: Iterable[str] | None = None,
+                filename: str | None = None) -> Any:
+        """The cluster's statistical profile as a call tree (what /profile draws).
+
+        Parameters
+        ----------
+        start, stop : float, optional
+            Wall-clock window (``time.time()`` seconds) of the samples.
+        key : str, optional
+            Only samples of tasks with this key prefix (e.g. ``"sum"``).
+        workers : list of str, optional
+            Only samples from these workers.
+        filename : str, optional
+            Also write the flame graph as a standalone HTML file.
+
+        Returns
+        -------
+        dict
+            ``{"identifier", "description", "count", "children": {id: node}}``.
+        """
+        return self._sync(self._profile, start, stop, key, workers, filename)
+
+    async def _profile(self, start: Any, stop: Any, key: Any, workers: Any,
+                       filename: str | None) -> dict:
+        from graphengine.worker.profile import unflatten
+
+        await self._rpc_scheduler("flush_activity")
+        flat = await self._rpc_scheduler("profile", start=start, stop=stop, prefix=key,
+                                         workers=None if workers is None else list(workers))
+        tree = unflatten(flat)
+        if filename is not None:
+            from graphengine.dashboard.report import write_profile_html
+
+            write_profile_html(tree, filename)
+        return tree
+
     def get_executor(self, **kwargs: Any) -> Any:
         """A :class:`concurrent.futures.Executor` that submits to this client."""
         from graphengine.distributed.executor import ClientExecutor

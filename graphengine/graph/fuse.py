@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from graphengine.graph.spec import Key, Ref, Task, _Nested, key_name, literal
+from graphengine.graph.spec import _HEX, Key, Ref, Task, _Nested, key_name, literal
 from graphengine.graph.toposort import dependencies_map, dependents_map, toposort
 
 __all__ = ["fuse", "inline", "fused_key", "mark_cheap", "is_cheap"]
@@ -46,7 +46,7 @@ def is_cheap(func: Callable) -> bool:
 def _prefix(name: str) -> str:
     """The readable part of a generated name: ``"add"`` for ``"add-9f86d081"``."""
     head, sep, tail = name.rpartition("-")
-    if sep and len(tail) >= 8 and all(c in "0123456789abcdef" for c in tail):
+    if sep and len(tail) >= 8 and _HEX.issuperset(tail):
         return head
     return name
 

@@ -17,7 +17,8 @@ from typing import Any, Union
 
 from graphengine.errors import InvalidKeyError
 
-__all__ = ["Key", "Ref", "Task", "iskey", "validate_key", "key_name", "key_sort_key", "literal"]
+__all__ = ["Key", "Ref", "Task", "iskey", "validate_key", "key_name", "key_prefix",
+           "key_sort_key", "literal"]
 
 Key = Union[str, tuple]
 
@@ -54,6 +55,30 @@ def key_name(key: Key) -> str:
     while type(key) is tuple:
         key = key[0]
     return key
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def key_prefix(key: Key) -> str:
+    """The readable part of a key's name, what groups tasks of one kind: ``"add"`` for
+    ``"add-9f86d081…"`` and ``("add-9f86d081…", 3)``, ``"sum-aggregate"`` for
+    ``"sum-aggregate-1a2b3c4d"``; trailing tokens (8+ hex digits) and numbers go.
+
+        >>> key_prefix(("random-2f1c9a7be0d34c51", 0, 1)), key_prefix("x-1"), key_prefix("x")
+        ('random', 'x', 'x')
+    """
+    name = key_name(key)
+    if type(name) is not str:
+        return str(name)
+    words = name.split("-")
+    while len(words) > 1:
+        tail = words[-1]
+        if tail.isdigit() or (len(tail) >= 8 and _HEX.issuperset(tail)):
+            words.pop()
+        else:
+            break
+    return "-".join(words)
 
 
 def key_sort_key(key: Key) -> tuple:

@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "clients on a shared filesystem)")
     p.add_argument("--worker-ttl", type=float, default=None,
                    help="seconds without a heartbeat before a worker is declared dead")
+    p.add_argument("--dashboard-address", default=None,
+                   help="where to serve the Bokeh dashboard: ':8787' (the default, config "
+                        "scheduler.dashboard.address) is port 8787 on --host; 'HOST:PORT' "
+                        "another interface; a port in use falls back to a free one")
+    p.add_argument("--no-dashboard", action="store_true", help="serve no dashboard")
     p.add_argument("--log-level", default="INFO")
     add_security_flags(p)
     return p
@@ -53,13 +58,18 @@ def main(argv: list[str] | None = None) -> int:
 
     gc.set_threshold(*config.get("scheduler.gc-threshold"))
 
+    dashboard = None if args.no_dashboard else (
+        args.dashboard_address or config.get("scheduler.dashboard.address"))
+
     async def start() -> Scheduler:
         scheduler = Scheduler(f"{protocol}://{host}:{args.port}", security=security,
-                              heartbeat_timeout=args.worker_ttl)
+                              heartbeat_timeout=args.worker_ttl, dashboard_address=dashboard)
         await scheduler.start()
         if args.scheduler_file:
             write_scheduler_file(args.scheduler_file, scheduler.address)
         print(f"graphengine-scheduler at {scheduler.address}", file=sys.stderr, flush=True)
+        if scheduler.dashboard_link:
+            print(f"dashboard at {scheduler.dashboard_link}", file=sys.stderr, flush=True)
         return scheduler
 
     async def stop(scheduler: Scheduler) -> None:

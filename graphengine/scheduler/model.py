@@ -49,7 +49,7 @@ class TaskState:
         "waiting_on", "waiters", "who_wants", "who_has", "processing_on", "nbytes",
         "exception", "traceback", "exception_blame", "suspicious", "retries",
         "worker_restrictions", "resource_restrictions", "loose_restrictions",
-        "is_root", "__weakref__",
+        "is_root", "progress_bucket", "__weakref__",
     )
 
     def __init__(self, key: Hashable, run_spec: Any, prefix: str, priority: tuple = (0,)):
@@ -77,6 +77,8 @@ class TaskState:
         self.resource_restrictions: dict[str, float] | None = None
         self.loose_restrictions = False
         self.is_root = False
+        #: what the progress table counts it as (see scheduler/progress.py)
+        self.progress_bucket: str | None = None
 
     def __repr__(self) -> str:
         return f"<TaskState {self.key!r} {self.state}>"

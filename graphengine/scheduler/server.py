@@ -23,8 +23,11 @@ from graphengine import config
 from graphengine.comm import BatchedStream, Comm, ConnectionPool, Security, Server
 from graphengine.comm.address import parse_address
 from graphengine.errors import CommClosedError
+from graphengine.graph.spec import key_prefix
+from graphengine.scheduler.activity import MemoryHistory, ProfileLog, TaskStreamLog
 from graphengine.scheduler.model import Outbox
 from graphengine.scheduler.state import SchedulerState
+from graphengine.scheduler.system_monitor import SystemMonitor
 
 __all__ = ["Scheduler"]
 
@@ -61,13 +64,18 @@ class Scheduler(Server):
         config ``scheduler.worker-ttl``).
     validate : bool
         Check every state invariant after each event (slow; for tests).
+    dashboard_address : str, optional
+        Serve the Bokeh dashboard there, e.g. ``":8787"`` (the scheduler's host) or
+        ``"127.0.0.1:0"`` (any free port); a port in use falls back to a free one, with a
+        warning. None (the default here; the CLI and LocalCluster use config
+        ``scheduler.dashboard.address``): no dashboard.
     **state_kwargs
         Passed to :class:`~graphengine.scheduler.state.SchedulerState`.
     """
 
     def __init__(self, address: str = "tcp://127.0.0.1:0", *, security: Security | None = None,
                  heartbeat_timeout: float | None = None, validate: bool = False,
-                 **state_kwargs: Any):
+                 dashboard_address: str | None = None, **state_kwargs: Any):
         super().__init__(
             handlers={
                 "register-worker": self.register_worker,
@@ -80,6 +88,10 @@ class Scheduler(Server):
                 "run": self.run_function,
                 "update_data": self.update_data,
                 "restart": self.restart,
+                "get_task_stream": self.get_task_stream,
+                "profile": self.get_profile,
+                "flush_activity": self.flush_activity,
+                "performance_data": self.performance_data,
             },
             security=security, deserialize=False)
         parse_address(address)  # fail early, naming the address
@@ -97,6 +109,16 @@ class Scheduler(Server):
         self._stealer: asyncio.Task | None = None
         self._started = False
         self._closed_event: asyncio.Event | None = None
+        # What the dashboard and performance reports read.
+        self.task_stream = TaskStreamLog(config.get("scheduler.task-stream-length"))
+        self.profiles = ProfileLog(config.get("scheduler.profile-history"),
+                                   bucket=config.get("worker.profile.cycle"))
+        self.memory_history = MemoryHistory(config.get("scheduler.memory-history"))
+        self.system = SystemMonitor()
+        self._system_task: asyncio.Task | None = None
+        self._flushes: dict[str, tuple[set[str], asyncio.Event]] = {}
+        self._dashboard_address = dashboard_address
+        self.dashboard: Any = None
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -108,13 +130,21 @@ class Scheduler(Server):
             self._watchdog = asyncio.ensure_future(self._check_heartbeats())
             if config.get("scheduler.work-stealing"):
                 self._stealer = asyncio.ensure_future(self._balance())
+            self._system_task = asyncio.ensure_future(self.system.run())
+            if self._dashboard_address not in (None, False, ""):
+                from graphengine.dashboard.server import DashboardServer
+
+                self.dashboard = DashboardServer(self)
+                self.dashboard.listen(self._dashboard_address)
             logger.info("scheduler listening at %s", self.address)
         return self
 
     async def close(self) -> None:
-        for task in (self._watchdog, self._stealer):
+        for task in (self._watchdog, self._stealer, self._system_task):
             if task is not None:
                 task.cancel()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         for stream in [*self.worker_streams.values(), *self.client_streams.values()]:
             stream.send({"op": "close"})
             await stream.close()
@@ -182,6 +212,7 @@ class Scheduler(Server):
             "worker-status": self._worker_status,
             "heartbeat": self._heartbeat,
             "steal-response": self._steal_response,
+            "worker-activity": self._worker_activity,
         }
         try:
             await self._serve_stream(comm, handlers, address, "worker")
@@ -194,12 +225,34 @@ class Scheduler(Server):
                                                        stimulus_id=f"worker-lost-{address}"))
 
     def _task_finished(self, worker: str, key: Hashable, nbytes: int, duration: float,
-                       stimulus_id: str = "task-finished") -> None:
+                       stimulus_id: str = "task-finished", startstop: Any = None) -> None:
+        if startstop is not None:
+            thread, start, stop = startstop
+            self.task_stream.append((start, stop, "compute", key, key_prefix(key), worker,
+                                     thread, nbytes, None))
         self.send(self.state.task_finished(key, worker, nbytes, duration, stimulus_id))
 
     def _task_erred(self, worker: str, key: Hashable, exception: Any, traceback: Any = None,
-                    stimulus_id: str = "task-erred") -> None:
+                    stimulus_id: str = "task-erred", startstop: Any = None) -> None:
+        if startstop is not None:
+            thread, start, stop = startstop
+            self.task_stream.append((start, stop, "erred", key, key_prefix(key), worker,
+                                     thread, 0, None))
         self.send(self.state.task_erred(key, worker, exception, traceback, stimulus_id))
+
+    def _worker_activity(self, worker: str, records: list, profile: list,
+                         flush_id: str | None = None) -> None:
+        """Transfers, spills and profile samples a worker collected since its last report."""
+        from graphengine.worker.profile import unflatten
+
+        self.task_stream.extend(tuple(r) for r in records)
+        for t, prefix, flat in profile:
+            self.profiles.append((t, worker, prefix, unflatten(flat)))
+        waiting = self._flushes.get(flush_id) if flush_id is not None else None
+        if waiting is not None:
+            waiting[0].discard(worker)
+            if not waiting[0]:
+                waiting[1].set()
 
     def _missing_data(self, worker: str, key: Hashable, errant_worker: str,
                       stimulus_id: str = "missing-data") -> None:
@@ -226,6 +279,10 @@ class Scheduler(Server):
     def _heartbeat(self, worker: str, metrics: dict | None = None) -> None:
         if worker in self.state.workers:
             self.state.heartbeat(worker, self._now(), metrics)
+            if metrics and "managed" in metrics:
+                self.memory_history.append((metrics.get("time", 0.0), worker,
+                                            metrics["managed"], metrics.get("spilled", 0),
+                                            metrics.get("unmanaged", 0)))
 
     async def _check_heartbeats(self) -> None:
         interval = max(self.heartbeat_timeout / 4, 0.05)
@@ -301,7 +358,7 @@ class Scheduler(Server):
             await comm.write({"status": "error", "message": str(e)})
             comm.abort()
             return
-        await comm.write({"status": "OK"})
+        await comm.write({"status": "OK", "dashboard_link": self.dashboard_link})
         self.client_streams[client_id] = BatchedStream(comm)
         handlers = {
             "update-graph": self._update_graph,
@@ -369,7 +426,9 @@ class Scheduler(Server):
                 batch = await comm.read()
             except (CommClosedError, OSError):
                 return
-            for msg in batch if type(batch) is list else [batch]:
+            batch = batch if type(batch) is list else [batch]
+            self.system.messages += len(batch)
+            for msg in batch:
                 op = msg.pop("op", None) if type(msg) is dict else None
                 if op == "close":
                     return
@@ -442,4 +501,61 @@ class Scheduler(Server):
             },
             "tasks": len(self.state.tasks),
             "clients": len(self.state.clients),
+            "dashboard_address": self.dashboard_link,
+        }
+
+    # --- activity: the task stream, profiles, performance reports ---------------------
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """``http://host:port/status`` of this scheduler's dashboard, or None."""
+        return self.dashboard.link if self.dashboard is not None else None
+
+    async def flush_activity(self, timeout: float = 2.0) -> list[str]:
+        """Ask every worker for what it has not reported yet and wait for the answers
+        (at most ``timeout`` seconds); returns the workers that did not answer."""
+        import uuid
+
+        pending = {a for a, s in self.worker_streams.items() if not s.closed()}
+        if not pending:
+            return []
+        flush_id = uuid.uuid4().hex
+        event = asyncio.Event()
+        self._flushes[flush_id] = (pending, event)
+        for address in list(pending):
+            self.worker_streams[address].send({"op": "flush-activity", "flush_id": flush_id})
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            logger.info("no activity report from %s within %.1f s", sorted(pending), timeout)
+        finally:
+            self._flushes.pop(flush_id, None)
+        return sorted(pending)
+
+    def get_task_stream(self, start: float | None = None, stop: float | None = None,
+                        count: int | None = None) -> list[dict]:
+        """Task-stream records (see :data:`~graphengine.scheduler.activity.RECORD_FIELDS`)."""
+        return self.task_stream.window(start, stop, count)
+
+    def get_profile(self, start: float | None = None, stop: float | None = None,
+                    prefix: str | None = None, workers: list | None = None) -> list:
+        """The merged call tree of the samples in the window, flattened for the wire."""
+        from graphengine.worker.profile import flatten, merge
+
+        return flatten(merge(*self.profiles.select(start, stop, prefix, workers)))
+
+    async def performance_data(self, start: float, stop: float | None = None) -> dict:
+        """Everything a performance report shows for the wall-clock window."""
+        await self.flush_activity()
+        return {
+            "start": start, "stop": stop,
+            "task_stream": self.get_task_stream(start, stop),
+            "profile": self.get_profile(start, stop),
+            "progress": self.state.progress.snapshot(),
+            "memory": [list(e) for e in self.memory_history.window(start, stop)],
+            "workers": {a: {"nthreads": ws.nthreads, "memory_limit": ws.memory_limit,
+                            "name": ws.name}
+                        for a, ws in self.state.workers.items()},
+            "system": [s for s in self.system.samples
+                       if s["time"] >= start and (stop is None or s["time"] <= stop)],
         }

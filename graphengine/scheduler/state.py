@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Hashable
 
 from graphengine.errors import KilledWorker, MissingDependencyError
-from graphengine.graph.spec import key_name
+from graphengine.graph.spec import key_prefix
 from graphengine.scheduler.model import (ClientState, Outbox, TaskState, WorkerState,
                                          with_item)
 from graphengine.scheduler.placement import satisfies, valid_workers
@@ -234,9 +234,10 @@ class SchedulerState(TransitionEngine):
             spec = tasks[key]
             ts = self.tasks.get(key)
             if ts is None:
-                ts = TaskState(key, spec, key_name(key),
+                ts = TaskState(key, spec, key_prefix(key),
                                (-user_priority, self.generation, order.get(key, 0)))
                 self.tasks[key] = ts
+                self.progress.added(ts)
                 new.append(ts)
             elif ts.run_spec is None and ts.state in ("released", "erred"):
                 ts.run_spec = spec  # a lost scattered key may now be recomputed
@@ -338,7 +339,8 @@ class SchedulerState(TransitionEngine):
             holders = [self._worker(a) for a in addresses]
             ts = self.tasks.get(key)
             if ts is None:
-                ts = self.tasks[key] = TaskState(key, None, key_name(key), (0, 0, 0))
+                ts = self.tasks[key] = TaskState(key, None, key_prefix(key), (0, 0, 0))
+                self.progress.added(ts)
             ts.who_wants = with_item(ts.who_wants, cs)
             cs.wants_what.add(ts)
             if ts.state != "memory":
@@ -507,6 +509,16 @@ class SchedulerState(TransitionEngine):
                 assert ts in dep.dependents and dep.key in self.tasks, where
             for cs in ts.who_wants:
                 assert ts in cs.wants_what, where
+        live: dict[tuple[str, str], int] = {}
+        for ts in self.tasks.values():
+            bucket = ts.progress_bucket
+            assert bucket == ts.state or (bucket == "done" and ts.state == "released"), \
+                f"task {ts.key!r} ({ts.state}) counted as {bucket!r}"
+            live[ts.prefix, bucket] = live.get((ts.prefix, bucket), 0) + 1
+        for prefix, counts in self.progress.counts.items():
+            for bucket, n in counts.items():
+                if bucket != "done":
+                    assert n == live.get((prefix, bucket), 0), (prefix, bucket, n)
         queued = {ts for _, _, ts in self.queue if ts.state == "queued"}
         assert queued == {ts for ts in self.tasks.values() if ts.state == "queued"}
         for address, ws in self.workers.items():

@@ -22,6 +22,7 @@ from graphengine.errors import LostDataError
 from graphengine.scheduler.model import (EMPTY, ClientState, Outbox, TaskState, WorkerState,
                                          with_item)
 from graphengine.scheduler.placement import decide_worker, holders, valid_workers
+from graphengine.scheduler.progress import PrefixProgress
 
 __all__ = ["TransitionEngine", "InvalidTransition", "ALLOWED"]
 
@@ -102,6 +103,8 @@ class TransitionEngine:
         self.log: deque[tuple[Hashable, str, str, str]] = deque(maxlen=log_length)
         #: steals asked for and not answered yet: task -> (victim, thief)
         self.stealing: dict[TaskState, tuple[WorkerState, WorkerState]] = {}
+        #: tasks per prefix and state, for progress bars
+        self.progress = PrefixProgress()
         self._seq = itertools.count()
         self._leave = {
             "released": _nothing, "waiting": _nothing, "queued": _nothing,
@@ -149,6 +152,7 @@ class TransitionEngine:
                                                      "stimulus_id": stimulus_id})
         self._leave[start](ts, out, stimulus_id)
         self.log.append((ts.key, start, finish, stimulus_id))
+        self.progress.moved(ts, finish)
         if ws is not None:
             kwargs["worker"] = ws
         return self._enter[finish](ts, out, stimulus_id, **kwargs)

@@ -58,6 +58,8 @@ class ExecuteSuccess:
     nbytes: int
     duration: float
     stimulus_id: str = "execute-success"
+    #: ``(thread index, wall-clock start, stop)`` for the task stream, passed along
+    startstop: tuple | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +68,7 @@ class ExecuteFailure:
     exception: Any
     traceback: Any = None
     stimulus_id: str = "execute-failure"
+    startstop: tuple | None = None
 
 
 @dataclass(slots=True)

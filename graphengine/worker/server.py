@@ -36,6 +36,7 @@ from graphengine.errors import CommClosedError
 from graphengine.graph.spec import run
 from graphengine import config
 from graphengine.worker import state as ws_state
+from graphengine.worker.activity import WorkerActivity
 from graphengine.worker.memory import (MemoryThresholds, memory_action, parse_memory_limit,
                                        process_rss, release_free_memory)
 from graphengine.worker.store import SpillStore
@@ -183,6 +184,9 @@ class Worker(Server):
         self._status = "init"
         self._client: Any = None
         self._client_lock = threading.Lock()
+        self.activity: WorkerActivity | None = None
+        #: task -> (thread, start, stop) of a run that raised, for its task-erred message
+        self._failed_runs: dict[Hashable, tuple] = {}
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -194,9 +198,11 @@ class Worker(Server):
         self._scheduler_lost = asyncio.Event()
         self.loop = asyncio.get_running_loop()
         self.workspace = WorkSpace(self.local_directory)
-        self.data = SpillStore(self.workspace.subdirectory("spill"),
-                               target=self.memory.bytes("target"))
         await self.listen(self._listen_address)
+        self.activity = WorkerActivity(self.address)
+        self.data = SpillStore(self.workspace.subdirectory("spill"),
+                               target=self.memory.bytes("target"),
+                               on_disk_io=self.activity.on_disk_io)
         in_flight = config.get("worker.transfer.max-bytes-in-flight")
         if self.memory_limit:
             # Inputs arriving at network speed must not outrun spilling: a tenth of the
@@ -227,6 +233,8 @@ class Worker(Server):
         self._spawn(self._heartbeats(float(response.get("heartbeat_interval", 5.0))))
         if self.memory_limit:
             self._spawn(self._monitor_memory(config.get("worker.memory.monitor-interval")))
+        self.activity.start()
+        self._spawn(self._report_activity(config.get("worker.activity-interval")))
         logger.info("worker %s connected to %s", self.address, self.scheduler_address)
         return self
 
@@ -240,6 +248,8 @@ class Worker(Server):
             await self.stream.close()
         for task in list(self._tasks):
             task.cancel()
+        if self.activity is not None:
+            self.activity.stop()
         await self.peers.close()
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -315,6 +325,9 @@ class Worker(Server):
                     if type(msg) is dict and msg.get("op") == "close":
                         self._spawn(self.close())
                         return
+                    if type(msg) is dict and msg.get("op") == "flush-activity":
+                        self._send_activity(msg.get("flush_id"))
+                        continue
                     if type(msg) is dict and msg.get("op") == "restart":
                         if os.environ.get("GRAPHENGINE_NANNY"):
                             # A fresh process: the nanny starts one when we exit non-zero.
@@ -354,11 +367,43 @@ class Worker(Server):
         metrics.update({
             "cpu": self._process.cpu_percent(),
             "executing": len(self.state.executing) if self.state else 0,
+            "ready": len(self.state.ready) if self.state else 0,
+            **self._network_rates(),
             "in_memory": len(data), "spilled_keys": len(getattr(data, "slow", ())),
             "spill_failing": bool(getattr(data, "spill_failing", False)),
             "paused": bool(self.state.paused) if self.state else False,
             "time": time.time()})
         self.stream.send({"op": "heartbeat", "metrics": metrics})
+
+    def _network_rates(self) -> dict[str, float]:
+        """Bytes/s received and sent by this machine since the last heartbeat (psutil
+        has no per-process figure)."""
+        try:
+            io = psutil.net_io_counters()
+        except Exception:  # noqa: BLE001 - some containers have no counters
+            return {}
+        now = time.monotonic()
+        last, self._last_net = getattr(self, "_last_net", None), (now, io.bytes_recv,
+                                                                  io.bytes_sent)
+        if last is None or now <= last[0]:
+            return {"net_in": 0.0, "net_out": 0.0}
+        dt = now - last[0]
+        return {"net_in": (io.bytes_recv - last[1]) / dt, "net_out": (io.bytes_sent - last[2]) / dt}
+
+    def _send_activity(self, flush_id: Any = None) -> None:
+        if self.stream is None or self.stream.closed() or self.activity is None:
+            return
+        msg = self.activity.take()
+        if flush_id is not None:  # the scheduler waits for this answer, empty or not
+            msg = msg or {"op": "worker-activity", "records": [], "profile": []}
+            msg["flush_id"] = flush_id
+        if msg is not None:
+            self.stream.send(msg)
+
+    async def _report_activity(self, interval: float) -> None:
+        while self.stream is not None and not self.stream.closed():
+            await asyncio.sleep(interval)
+            self._send_activity()
 
     async def _heartbeats(self, interval: float) -> None:
         while self.stream is not None and not self.stream.closed():
@@ -473,31 +518,40 @@ class Worker(Server):
     async def _execute(self, key: Hashable, run_spec: Any) -> None:
         loop = asyncio.get_running_loop()
         try:
-            nbytes, duration = await loop.run_in_executor(
+            nbytes, duration, startstop = await loop.run_in_executor(
                 self.executor, self._run_task, key, run_spec)
         except BaseException as exc:  # noqa: BLE001 - everything a task raises is reported
             if isinstance(exc, asyncio.CancelledError) and self._status != "running":
                 raise
             text = "".join(tb_module.format_exception(type(exc), exc, exc.__traceback__))
             self.handle_event(ws_state.ExecuteFailure(
-                key=key, exception=exc, traceback=text, stimulus_id=f"task-erred-{key}"))
+                key=key, exception=exc, traceback=text, stimulus_id=f"task-erred-{key}",
+                startstop=self._failed_runs.pop(key, None)))
             return
         self.handle_event(ws_state.ExecuteSuccess(
-            key=key, nbytes=nbytes, duration=duration, stimulus_id=f"task-finished-{key}"))
+            key=key, nbytes=nbytes, duration=duration, stimulus_id=f"task-finished-{key}",
+            startstop=startstop))
 
-    def _run_task(self, key: Hashable, run_spec: Any) -> tuple[int, float]:
-        """Run a task in a task thread and store its result; (its bytes, seconds)."""
+    def _run_task(self, key: Hashable, run_spec: Any) -> tuple[int, float, tuple]:
+        """Run a task in a task thread and store its result; (its bytes, seconds,
+        (thread index, wall-clock start, stop))."""
         _current.worker = self
         _current.key = key
+        activity = self.activity
+        thread, wall_start = activity.task_started(key)
         start = time.perf_counter()
         try:
             if type(run_spec) is Serialized:
                 run_spec = run_spec.deserialize()
             result = run(run_spec, self.data)
+        except BaseException:
+            self._failed_runs[key] = (thread, wall_start, activity.task_stopped(thread))
+            raise
         finally:
             _current.worker = None
             _current.key = None
         duration = time.perf_counter() - start
+        startstop = (thread, wall_start, activity.task_stopped(thread))
         data = self.data
         data[key] = result
         nbytes = data.nbytes(key)
@@ -506,9 +560,10 @@ class Worker(Server):
             # Spill here, before this thread takes its next task: tasks can make data
             # far faster than a disk takes it, and this is what keeps them apart.
             data.evict()
-        return nbytes, duration
+        return nbytes, duration, startstop
 
     async def _gather_dep(self, worker: str, keys: list) -> None:
+        start = time.time()
         try:
             data = await self.peers(worker).get_data(keys=keys)
         except (CommClosedError, OSError, asyncio.TimeoutError) as e:
@@ -519,8 +574,11 @@ class Worker(Server):
             return
         missing = [k for k in keys if k not in data]
         if data:
+            nbytes = self._store(data)
+            self.activity.record("transfer", keys[0], sum(nbytes.values()), start, time.time(),
+                                 source=worker)
             self.handle_event(ws_state.GatherDepSuccess(
-                worker=worker, data_nbytes=self._store(data), stimulus_id=f"gather-{worker}"))
+                worker=worker, data_nbytes=nbytes, stimulus_id=f"gather-{worker}"))
         if missing:
             self.handle_event(ws_state.GatherDepMissing(
                 worker=worker, keys=missing, stimulus_id=f"gather-missing-{worker}"))

@@ -298,7 +298,7 @@ class WorkerState:
             return
         ts.nbytes = ev.nbytes
         self._move(ts, "memory", ev.stimulus_id)
-        self._report_finished(ts, ev.duration, out, ev.stimulus_id)
+        self._report_finished(ts, ev.duration, out, ev.stimulus_id, ev.startstop)
         self._release_inputs_of(ts, out, ev.stimulus_id)
 
     def _execute_failure(self, ev: ExecuteFailure, out: list) -> None:
@@ -311,9 +311,11 @@ class WorkerState:
             self._forget(ts, ev.stimulus_id)
             return
         self._move(ts, "error", ev.stimulus_id)
-        out.append(SendToScheduler({"op": "task-erred", "key": ts.key,
-                                    "exception": ev.exception, "traceback": ev.traceback,
-                                    "stimulus_id": ev.stimulus_id}))
+        msg = {"op": "task-erred", "key": ts.key, "exception": ev.exception,
+               "traceback": ev.traceback, "stimulus_id": ev.stimulus_id}
+        if ev.startstop is not None:
+            msg["startstop"] = ev.startstop
+        out.append(SendToScheduler(msg))
         # The scheduler keeps the error and never frees an erred key here: forget it now
         # (a retry arrives as a fresh compute-task).
         self._forget(ts, ev.stimulus_id)
@@ -332,9 +334,12 @@ class WorkerState:
         ts.dependencies = set()
 
     def _report_finished(self, ts: TaskInfo, duration: float, out: list,
-                         stimulus_id: str) -> None:
-        out.append(SendToScheduler({"op": "task-finished", "key": ts.key, "nbytes": ts.nbytes,
-                                    "duration": duration, "stimulus_id": stimulus_id}))
+                         stimulus_id: str, startstop: tuple | None = None) -> None:
+        msg = {"op": "task-finished", "key": ts.key, "nbytes": ts.nbytes,
+               "duration": duration, "stimulus_id": stimulus_id}
+        if startstop is not None:
+            msg["startstop"] = startstop
+        out.append(SendToScheduler(msg))
         for dependent in ts.dependents:
             if ts in dependent.waiting_for:
                 dependent.waiting_for.discard(ts)
