@@ -97,10 +97,14 @@ class ClusterOps:
         ``"disk-write"``, ``"disk-read"``), with ``start``/``stop`` (wall-clock seconds),
         ``key``, ``prefix``, ``worker``, ``thread``, ``nbytes``, ``source``; only those
         overlapping ``[start, stop]``, only the last ``count`` when given.
-        Workers report transfers and spills every ``worker.activity-interval``; task runs
-        arrive with their results."""
-        return self._sync(self._rpc_scheduler, "get_task_stream", start=start, stop=stop,
-                          count=count)
+        Task runs arrive with their results; transfers and spills the workers have not
+        reported yet are asked for first."""
+        return self._sync(self._get_task_stream, start, stop, count)
+
+    async def _get_task_stream(self, start: Any, stop: Any, count: Any) -> list:
+        await self._rpc_scheduler("flush_activity")
+        return await self._rpc_scheduler("get_task_stream", start=start, stop=stop,
+                                         count=count)
 
     def profile(self, start: float | None = None, stop: float | None = None,
                 key: str | None = None, workers: Iterable[str] | None = None,

@@ -87,7 +87,6 @@ def test_transfers_between_workers_are_recorded(client):
     a = client.submit(np.ones, 1000, workers=[workers[0]], pure=False)
     b = client.submit(np.sum, a, workers=[workers[1]])
     assert b.result() == 1000
-    client.profile()  # flushes what workers have not reported yet
     transfers = [r for r in client.get_task_stream(start=start) if r["action"] == "transfer"]
     assert transfers and transfers[0]["worker"] == workers[1]
     assert transfers[0]["source"] == workers[0] and transfers[0]["nbytes"] >= 8000
@@ -126,3 +125,17 @@ def test_a_report_without_a_client_names_the_problem(tmp_path):
                 pass
     finally:
         base._default_clients.extend(saved)
+
+
+def test_spills_to_disk_are_recorded(tmp_path):
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      memory_limit="64MiB", memory_spill_fraction=False,
+                      memory_pause_fraction=False, local_directory=str(tmp_path),
+                      dashboard_address=None) as cluster, Client(cluster) as c:
+        start = time.time()
+        futures = [c.submit(np.full, 2**20, i, pure=False) for i in range(10)]  # 8 MiB each
+        c.gather(futures[-1:])
+        writes = [r for r in c.get_task_stream(start=start) if r["action"] == "disk-write"]
+        assert writes, "nothing spilled past a 38 MiB target with 80 MiB of results"
+        assert {r["key"] for r in writes} <= {f.key for f in futures}
+        assert all(r["nbytes"] >= 2**23 and r["stop"] >= r["start"] for r in writes)
