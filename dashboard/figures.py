@@ -22,7 +22,7 @@ from bokeh.plotting import figure
 
 __all__ = ["TaskStreamRows", "task_stream_columns", "task_stream_figure", "prefix_color",
            "progress_columns", "progress_figure", "memory_columns", "memory_figure",
-           "processing_columns", "processing_figure", "flame_figure", "ACTION_COLORS",
+           "processing_columns", "processing_figure", "flame_columns", "flame_figure", "ACTION_COLORS",
            "PROGRESS_COLORS", "empty_columns"]
 
 #: Rectangles that are not a task running: drawn in colours no prefix gets.
@@ -113,6 +113,15 @@ def set_row_labels(fig: Any, rows: TaskStreamRows) -> None:
     fig.y_range = Range1d(-0.6, max(len(labels), 1) - 0.4) if labels else fig.y_range
 
 
+def _legend_above(fig: Any) -> None:
+    """A horizontal legend above the plot, where it hides no bar."""
+    legend = fig.legend[0]
+    legend.orientation = "horizontal"
+    legend.label_text_font_size = "9px"
+    legend.location = "top_left"
+    fig.add_layout(legend, "above")
+
+
 def progress_columns(counts: Mapping[str, Mapping[str, int]]) -> dict[str, list]:
     """One bar per prefix (most tasks first): a segment per bucket, widths as fractions
     of the prefix's tasks, plus the counts for the hover."""
@@ -158,9 +167,7 @@ def progress_figure(source: ColumnDataSource, **kwargs: Any) -> Any:
         ("waiting", "@waiting_n"), ("erred", "@erred_n")]))
     fig.yaxis.visible = False
     fig.xaxis.formatter = NumeralTickFormatter(format="0%")
-    fig.legend.orientation = "horizontal"
-    fig.legend.location = "top_right"
-    fig.legend.label_text_font_size = "9px"
+    _legend_above(fig)
     fig.y_range.flipped = True
     return fig
 
@@ -209,8 +216,7 @@ def memory_figure(source: ColumnDataSource, **kwargs: Any) -> Any:
                                       ("limit", "@limit{0.0 b}")]))
     fig.xaxis.formatter = NumeralTickFormatter(format="0.0 b")
     fig.yaxis.visible = False
-    fig.legend.orientation = "horizontal"
-    fig.legend.label_text_font_size = "9px"
+    _legend_above(fig)
     return fig
 
 
@@ -236,6 +242,19 @@ def processing_figure(source: ColumnDataSource, **kwargs: Any) -> Any:
     return fig
 
 
+def flame_columns(tree: dict) -> dict[str, list]:
+    """``profile.plot_data`` columns plus ``label``: the function name on frames wide
+    enough to hold it."""
+    from graphengine.worker import profile
+
+    cols = profile.plot_data(tree)
+    cols["label"] = [name if right - left > 0.04 else ""
+                     for name, left, right in zip(cols["name"], cols["left"], cols["right"])]
+    cols["label_x"] = [left + 0.002 for left in cols["left"]]
+    cols["label_y"] = [(b + t) / 2 for b, t in zip(cols["bottom"], cols["top"])]
+    return cols
+
+
 def flame_figure(source: ColumnDataSource, **kwargs: Any) -> Any:
     """An icicle graph of a call tree (``profile.plot_data`` columns): width is the
     share of samples; tap a frame to zoom into it."""
@@ -244,6 +263,8 @@ def flame_figure(source: ColumnDataSource, **kwargs: Any) -> Any:
                  tools="xpan,xwheel_zoom,reset", name="profile-figure", **kwargs)
     fig.quad(left="left", right="right", bottom="bottom", top="top", color="color",
              line_color="white", source=source, name="profile-quads")
+    fig.text(x="label_x", y="label_y", text="label", source=source, text_font_size="10px",
+             text_baseline="middle", text_color="#222222")
     fig.add_tools(TapTool())
     fig.add_tools(HoverTool(tooltips=[
         ("function", "@name"), ("file", "@filename:@line_number"), ("line", "@line"),

@@ -23,8 +23,7 @@ ALL_PREFIXES = "all tasks"
 
 
 def _columns(tree: dict) -> dict[str, list]:
-    cols = profile.plot_data(tree)
-    return cols
+    return figures.flame_columns(tree)
 
 
 class ProfileView:
@@ -55,8 +54,10 @@ class ProfileView:
     def _tapped(self, attr: str, old: list, new: list) -> None:
         if not new:
             return
-        path = self.source.data["path"][new[0]]
-        self.path = path.split(profile.PATH_SEPARATOR)
+        parts = self.source.data["path"][new[0]].split(profile.PATH_SEPARATOR)
+        # The whole tree's paths start at "root"; a zoomed-in view's at the frame zoomed
+        # into, which is the last step of the current path.
+        self.path = parts[1:] if parts[0] == "root" else self.path[:-1] + parts
         self._draw()
 
     def update(self) -> None:

@@ -75,7 +75,7 @@ def performance_report_html(data: dict[str, Any], title: str = "graphengine perf
         ColumnDataSource(figures.progress_columns(progress), name="progress-source"),
         height=max(120, 60 + 24 * len(progress)))
     tree = profile.unflatten(data["profile"])
-    flame = figures.flame_figure(ColumnDataSource(profile.plot_data(tree),
+    flame = figures.flame_figure(ColumnDataSource(figures.flame_columns(tree),
                                                   name="profile-source"))
     computes = [r for r in stream if r["action"] == "compute"]
     compute_seconds = sum(r["stop"] - r["start"] for r in computes)
@@ -98,7 +98,7 @@ def performance_report_html(data: dict[str, Any], title: str = "graphengine perf
 
 def write_profile_html(tree: dict, filename: str, title: str = "graphengine profile") -> None:
     """Write a call tree's flame graph as a standalone HTML file."""
-    fig = figures.flame_figure(ColumnDataSource(profile.plot_data(tree),
+    fig = figures.flame_figure(ColumnDataSource(figures.flame_columns(tree),
                                                 name="profile-source"))
     text = file_html(column(Div(text=f"<h2>{html.escape(title)}</h2><p>{tree['count']} "
                                      f"samples</p>"), fig, sizing_mode="stretch_width"),

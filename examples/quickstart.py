@@ -6,7 +6,7 @@ Python, NumPy or pandas, so a wrong result stops the script with an error.
 
 It first uses the in-process ``sync``/``threads``/``processes`` schedulers, then starts
 a LocalCluster (a scheduler and two worker processes on 127.0.0.1), computes an array
-and a dataframe on it and submits futures. (The dashboard is not built yet.)
+and a dataframe on it and submits futures, and prints the address of its dashboard.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def distributed_demo() -> None:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
             Client(cluster) as client:
         print(f"cluster: {cluster!r}")
-        print(f"dashboard: {cluster.dashboard_link or 'not built yet'}")
+        print(f"dashboard: {cluster.dashboard_link} (open it in a browser while this runs)")
         # While the client is open, .compute() runs on the cluster.
         x = ga.random.default_rng(1).random((4000, 4000), chunks=(1000, 1000))
         total = x.sum().compute()

@@ -25,6 +25,7 @@ def test_quickstart_example_runs_and_reports_each_part():
         "delayed", "array", "dataframe", "cluster", "dashboard", "cluster"]
     assert "matches NumPy" in lines[2] and "matches pandas" in lines[3]
     assert "sum of squares 328350" in lines[6]
+    assert lines[5].startswith("dashboard: http://127.0.0.1:") and "/status" in lines[5]
 
 
 def test_cli_entry_points_print_their_help():
