@@ -25,6 +25,7 @@ Run: ``python benchmarks/bench_dashboard.py [--quick] [--no-dask] [--repeat N]
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from typing import Any, Callable
@@ -103,7 +104,8 @@ def run_graphengine(browser: Any, n: int, repeat: int, served: bool,
 def run_dask(browser: Any, n: int, repeat: int, paths: list[str]) -> float:
     address = ":0" if paths else None
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=address) as cluster, \
+                                  dashboard_address=address,
+                                  silence_logs=logging.CRITICAL) as cluster, \
             distributed.Client(cluster) as client:
         link = cluster.dashboard_link if paths else ""
         return time_map(client, n, repeat,
