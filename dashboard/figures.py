@@ -15,6 +15,8 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from bokeh.models import (ColumnDataSource, FixedTicker, HoverTool, NumeralTickFormatter,
                           Range1d, TapTool)
 from bokeh.palettes import Category20
@@ -36,8 +38,11 @@ PROGRESS_COLORS = {"done": "#1f77b4", "memory": "#6baed6", "processing": "#2ca02
                    "queued": "#bdbdbd", "waiting": "#969696", "no-worker": "#ff7f0e",
                    "erred": "#000000"}
 
-TASK_STREAM_FIELDS = ("left", "right", "row", "bottom", "top", "color", "key", "prefix",
-                      "worker", "action", "duration", "nbytes", "source")
+TASK_STREAM_FIELDS = ("left", "right", "row", "color", "key", "worker", "action", "duration",
+                      "nbytes", "source")
+#: Numeric columns go to the browser as typed arrays (binary), not JSON lists.
+_NUMERIC = {"left": np.float64, "right": np.float64, "row": np.int32,
+            "duration": np.float64, "nbytes": np.int64}
 
 
 def empty_columns(fields: Iterable[str]) -> dict[str, list]:
@@ -66,26 +71,32 @@ class TaskStreamRows:
         return {r: (f"{w} io" if t < 0 else f"{w} #{t}") for (w, t), r in self.rows.items()}
 
 
-def task_stream_columns(records: Iterable[Mapping[str, Any]], rows: TaskStreamRows
-                        ) -> dict[str, list]:
-    """Quads for task-stream records; x in milliseconds since the epoch (datetime axis)."""
+def task_stream_columns(records: Iterable[Mapping[str, Any]], rows: TaskStreamRows,
+                        arrays: bool = False) -> dict[str, Any]:
+    """Bars for task-stream records; x in milliseconds since the epoch (datetime axis).
+    ``arrays``: numeric columns as NumPy arrays (what a live page streams)."""
     cols = empty_columns(TASK_STREAM_FIELDS)
+    colors: dict[tuple[str, str], str] = {}
     for r in records:
         row = rows.row(r["worker"], r["thread"] if r["thread"] is not None else -1)
         action = r["action"]
+        color = colors.get((action, r["prefix"]))
+        if color is None:
+            color = colors[action, r["prefix"]] = (ACTION_COLORS.get(action)
+                                                   or prefix_color(r["prefix"]))
         cols["left"].append(r["start"] * 1000)
         cols["right"].append(r["stop"] * 1000)
         cols["row"].append(row)
-        cols["bottom"].append(row - 0.4)
-        cols["top"].append(row + 0.4)
-        cols["color"].append(ACTION_COLORS.get(action) or prefix_color(r["prefix"]))
+        cols["color"].append(color)
         cols["key"].append(str(r["key"]))
-        cols["prefix"].append(r["prefix"])
         cols["worker"].append(r["worker"])
         cols["action"].append(action)
         cols["duration"].append(r["stop"] - r["start"])
         cols["nbytes"].append(r["nbytes"] or 0)
         cols["source"].append(r["source"] or "")
+    if arrays:
+        for name, dtype in _NUMERIC.items():
+            cols[name] = np.asarray(cols[name], dtype=dtype)
     return cols
 
 
@@ -95,8 +106,8 @@ def task_stream_figure(source: ColumnDataSource, **kwargs: Any) -> Any:
     fig = figure(title="Task stream", x_axis_type="datetime", height=kwargs.pop("height", 320),
                  sizing_mode="stretch_width", tools="xpan,xwheel_zoom,box_zoom,reset",
                  name="task-stream-figure", **kwargs)
-    fig.quad(left="left", right="right", bottom="bottom", top="top", color="color",
-             line_color="color", line_alpha=0.6, fill_alpha=0.9, source=source)
+    fig.hbar(y="row", left="left", right="right", height=0.8, color="color",
+             line_color=None, fill_alpha=0.9, source=source)
     fig.add_tools(HoverTool(tooltips=[
         ("key", "@key"), ("action", "@action"), ("worker", "@worker"),
         ("duration", "@duration{0.000} s"), ("bytes", "@nbytes{0.0 b}"),
@@ -122,52 +133,49 @@ def _legend_above(fig: Any) -> None:
     fig.add_layout(legend, "above")
 
 
+PROGRESS_FIELDS = ("prefix", "y", "left", "right", "color", "bucket", "n", "total", "label")
+
+
 def progress_columns(counts: Mapping[str, Mapping[str, int]]) -> dict[str, list]:
-    """One bar per prefix (most tasks first): a segment per bucket, widths as fractions
-    of the prefix's tasks, plus the counts for the hover."""
-    fields = ["prefix", "y", "total", "label"] + [f"{b}_{e}" for b in PROGRESS_COLORS
-                                                 for e in ("left", "right", "n")]
-    cols: dict[str, list] = empty_columns(fields)
+    """Bars per prefix (most tasks first): one segment per non-empty bucket, as fractions
+    of the prefix's tasks. One glyph draws them all (cheaper for the browser than one
+    per bucket); ``label`` is set on the first segment of each bar only."""
+    cols: dict[str, list] = empty_columns(PROGRESS_FIELDS)
     items = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     for y, (prefix, c) in enumerate(items):
         total = sum(c.values()) or 1
-        waiting = c.get("waiting", 0) + c.get("released", 0)
         parts = {"done": c.get("done", 0), "memory": c.get("memory", 0),
                  "processing": c.get("processing", 0), "queued": c.get("queued", 0),
-                 "waiting": waiting, "no-worker": c.get("no-worker", 0),
-                 "erred": c.get("erred", 0)}
+                 "waiting": c.get("waiting", 0) + c.get("released", 0),
+                 "no-worker": c.get("no-worker", 0), "erred": c.get("erred", 0)}
+        label = f"{prefix}: {parts['done'] + parts['memory']} / {total}"
         left = 0.0
         for bucket, n in parts.items():
+            if not n:
+                continue
             right = left + n / total
-            cols[f"{bucket}_left"].append(left)
-            cols[f"{bucket}_right"].append(right)
-            cols[f"{bucket}_n"].append(n)
+            for field, value in (("prefix", prefix), ("y", y), ("left", left),
+                                 ("right", right), ("color", PROGRESS_COLORS[bucket]),
+                                 ("bucket", bucket), ("n", n), ("total", total),
+                                 ("label", label)):
+                cols[field].append(value)
+            label = ""
             left = right
-        finished = parts["done"] + parts["memory"]
-        cols["prefix"].append(prefix)
-        cols["y"].append(y)
-        cols["total"].append(total)
-        cols["label"].append(f"{prefix}: {finished} / {total}")
     return cols
 
 
 def progress_figure(source: ColumnDataSource, **kwargs: Any) -> Any:
     """Progress per task prefix: done, in memory, processing, queued, waiting, erred."""
-    fig = figure(title="Progress", height=kwargs.pop("height", 260), x_range=(0, 1),
+    fig = figure(title="Progress (done, in memory, processing, queued, waiting, "
+                       "no-worker, erred)", height=kwargs.pop("height", 260), x_range=(0, 1),
                  sizing_mode="stretch_width", tools="", toolbar_location=None,
                  name="progress-figure", **kwargs)
-    for bucket, color in PROGRESS_COLORS.items():
-        fig.hbar(y="y", left=f"{bucket}_left", right=f"{bucket}_right", height=0.8,
-                 color=color, source=source, legend_label=bucket)
+    fig.hbar(y="y", left="left", right="right", height=0.8, color="color", source=source)
     fig.text(x=0.01, y="y", text="label", source=source, text_baseline="middle",
              text_font_size="11px", text_color="white")
-    fig.add_tools(HoverTool(tooltips=[
-        ("prefix", "@prefix"), ("done", "@done_n"), ("in memory", "@memory_n"),
-        ("processing", "@processing_n"), ("queued", "@queued_n"),
-        ("waiting", "@waiting_n"), ("erred", "@erred_n")]))
+    fig.add_tools(HoverTool(tooltips=[("prefix", "@prefix"), ("@bucket", "@n of @total")]))
     fig.yaxis.visible = False
     fig.xaxis.formatter = NumeralTickFormatter(format="0%")
-    _legend_above(fig)
     fig.y_range.flipped = True
     return fig
 

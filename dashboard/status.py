@@ -11,15 +11,15 @@ from typing import Any
 from bokeh.layouts import column, row
 from bokeh.models import ColumnDataSource
 
+from graphengine import config
 from graphengine.dashboard import figures
 from graphengine.dashboard.pages import add_updates, nav_bar
 
 __all__ = ["TaskStream", "Progress", "WorkerBars", "status_document"]
 
-#: Rectangles a page keeps (older ones roll off).
-TASK_STREAM_ROLLOVER = 10_000
-#: Records shown when a page opens: the most recent.
-TASK_STREAM_BACKLOG = 2_000
+#: Rectangles a page keeps by default (older ones roll off): the browser redraws them all
+#: on each update, and on a small machine it competes with the workers for the cores.
+TASK_STREAM_ROLLOVER = 2_000
 
 
 class TaskStream:
@@ -31,7 +31,9 @@ class TaskStream:
         self.source = ColumnDataSource(figures.empty_columns(figures.TASK_STREAM_FIELDS),
                                        name="task-stream-source")
         self.figure = figures.task_stream_figure(self.source)
-        self.cursor = max(self.log.count - TASK_STREAM_BACKLOG, 0)
+        self.rollover = int(config.get("scheduler.dashboard.task-stream-rectangles")
+                            or TASK_STREAM_ROLLOVER)
+        self.cursor = max(self.log.count - self.rollover, 0)
         self._nrows = 0
 
     def update(self) -> None:
@@ -39,11 +41,11 @@ class TaskStream:
         if log.count == self.cursor:
             return
         # A long pause (or a huge burst) must not make one update do unbounded work.
-        start = max(self.cursor, log.count - TASK_STREAM_ROLLOVER)
+        start = max(self.cursor, log.count - self.rollover)
         records = log.since(start)
         self.cursor = log.count
-        cols = figures.task_stream_columns(records, self.rows)
-        self.source.stream(cols, rollover=TASK_STREAM_ROLLOVER)
+        cols = figures.task_stream_columns(records, self.rows, arrays=True)
+        self.source.stream(cols, rollover=self.rollover)
         if len(self.rows.rows) != self._nrows:
             self._nrows = len(self.rows.rows)
             figures.set_row_labels(self.figure, self.rows)
@@ -77,8 +79,13 @@ class WorkerBars:
 
     def update(self) -> None:
         workers = self.scheduler.scheduler_info()["workers"]
-        self.memory_source.data = figures.memory_columns(workers)
-        self.processing_source.data = figures.processing_columns(workers)
+        # Send only what changed: an unchanged plot costs the browser nothing.
+        memory = figures.memory_columns(workers)
+        if memory != self.memory_source.data:
+            self.memory_source.data = memory
+        processing = figures.processing_columns(workers)
+        if processing != self.processing_source.data:
+            self.processing_source.data = processing
 
 
 def status_document(scheduler: Any, doc: Any) -> None:

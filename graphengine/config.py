@@ -111,7 +111,9 @@ DEFAULTS: dict[str, Any] = {
     # The dashboard: where the scheduler serves it (":8787" = port 8787 on the scheduler's
     # host; None or False: no dashboard) and how often its pages update (seconds).
     "scheduler.dashboard.address": ":8787",
-    "scheduler.dashboard.update-interval": 0.5,
+    "scheduler.dashboard.update-interval": 1.0,
+    # Task-stream rectangles a live /status page keeps (the browser redraws them all).
+    "scheduler.dashboard.task-stream-rectangles": 2000,
     # How many task-stream rectangles, profile buckets and memory samples the scheduler
     # keeps for the dashboard and performance reports.
     "scheduler.task-stream-length": 100_000,
