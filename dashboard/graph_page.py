@@ -4,10 +4,11 @@ Up to ``MAX_NODES`` tasks are drawn one node each; larger graphs collapse to one
 per task prefix (see :mod:`graphengine.dashboard.graph_layout`). Node colours are
 refreshed every update; the layout is recomputed only when the set of nodes changed.
 This page costs time proportional to the tasks the scheduler holds now, and only while
-it is open.
+it is open; it throttles itself to at most ``MAX_SHARE`` of the scheduler's time.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bokeh.layouts import column
@@ -21,6 +22,9 @@ from graphengine.dashboard.pages import add_updates, nav_bar
 __all__ = ["GraphView", "graph_document", "scheduler_tasks", "MAX_NODES"]
 
 MAX_NODES = 1000
+#: The page may take at most this share of the scheduler's time: after an update that
+#: took ``t`` seconds, the next waits ``t / MAX_SHARE`` (a huge graph updates rarely).
+MAX_SHARE = 0.05
 
 
 def scheduler_tasks(scheduler: Any) -> dict:
@@ -50,12 +54,23 @@ class GraphView:
         self.figure.grid.visible = False
         self.summary = Div(text="", name="graph-summary")
         self._version = None
+        self._next = 0.0
 
     def update(self) -> None:
         progress = self.scheduler.state.progress
         if progress.version == self._version:
             return  # no task moved
+        started = time.perf_counter()
+        if started < self._next:
+            return
         self._version = progress.version
+        try:
+            self._update()
+        finally:
+            took = time.perf_counter() - started
+            self._next = started + took / MAX_SHARE
+
+    def _update(self) -> None:
         tasks = scheduler_tasks(self.scheduler)
         states = (graph_layout.update_states(self.layout, tasks)
                   if self.layout is not None else None)

@@ -1,4 +1,4 @@
-"""The /profile page's logic without a browser: filters, zooming in by a tapped frame."""
+"""Page logic without a browser: /profile filters and tap-to-zoom, /graph throttling."""
 from __future__ import annotations
 
 import sys
@@ -63,3 +63,30 @@ def test_tapping_a_frame_zooms_into_it_and_again_inside_it():
     assert view.source.data["count"][0] == 3
     view._zoom_out()
     assert view.source.data["count"][0] == 4
+
+
+def test_the_graph_page_throttles_itself_on_a_big_graph():
+    from graphengine.dashboard import graph_page
+    from graphengine.scheduler.state import SchedulerState
+
+    class _Sched:
+        def __init__(self):
+            self.state = SchedulerState()
+
+    s = _Sched()
+    s.state.add_worker("tcp://w:1", nthreads=1)
+    s.state.add_client("c")
+    keys = [("x-1a2b3c4d5e6f7a8b", i) for i in range(3000)]
+    s.state.update_graph("c", {k: ("spec", k) for k in keys}, {k: set() for k in keys}, keys)
+    view = graph_page.GraphView(s)
+    view.update()
+    assert view.layout.collapsed and view.nodes.data["size"] == [3000]
+    first_next = view._next
+    assert first_next > 0
+    s.state.release_keys("c", keys[:10])  # tasks moved, but the page waits its turn
+    view._next = float("inf")
+    view.update()
+    assert view.nodes.data["size"] == [3000]
+    view._next = 0.0
+    view.update()
+    assert view.nodes.data["size"] == [2990]
