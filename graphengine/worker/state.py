@@ -288,7 +288,12 @@ class WorkerState:
 
     def _execute_success(self, ev: ExecuteSuccess, out: list) -> None:
         ts = self.tasks.get(ev.key)
-        if ts is None or ts.state not in ("executing", "cancelled"):
+        if ts is None:
+            # Forgotten while it ran: the task thread has stored the result already,
+            # and nothing else would ever free it.
+            out.append(ReleaseData([ev.key]))
+            return
+        if ts.state not in ("executing", "cancelled"):
             return
         self._finish_executing(ts)
         if ts.state == "cancelled":

@@ -321,3 +321,11 @@ def test_asked_to_compute_a_key_queued_for_fetching_computes_instead():
     out = ws.handle(compute("x"))
     assert executes(out) == ["x"]
     assert all(ws.tasks["x"] not in keys for keys in ws.data_needed.values())
+
+
+def test_a_result_of_a_task_the_worker_no_longer_knows_is_freed():
+    # The task thread stores its result before the loop hears of it; a key forgotten
+    # meanwhile must not keep that value for ever.
+    ws = WorkerState(nthreads=1, validate=True)
+    out = ws.handle(ExecuteSuccess(key="gone", nbytes=8, duration=0.1))
+    assert out == [ReleaseData(["gone"])]
