@@ -16,7 +16,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["TaskStreamLog", "ProfileLog", "MemoryHistory", "RECORD_FIELDS", "ACTIONS"]
+__all__ = ["CountedLog", "TaskStreamLog", "ProfileLog", "MemoryHistory", "RECORD_FIELDS",
+           "ACTIONS"]
 
 #: The fields of a task-stream record, in the order of the tuples the log keeps.
 RECORD_FIELDS = ("start", "stop", "action", "key", "prefix", "worker", "thread", "nbytes",
@@ -25,7 +26,7 @@ RECORD_FIELDS = ("start", "stop", "action", "key", "prefix", "worker", "thread",
 ACTIONS = ("compute", "erred", "transfer", "disk-write", "disk-read")
 
 
-class _CountedLog:
+class CountedLog:
     """A deque of the newest ``maxlen`` entries plus how many were ever appended."""
 
     def __init__(self, maxlen: int):
@@ -40,7 +41,8 @@ class _CountedLog:
         for entry in entries:
             self.append(entry)
 
-    def _since(self, count: int) -> list:
+    def entries_since(self, count: int) -> list:
+        """Entries appended after the reader had seen ``count`` of them."""
         new = min(self.count - count, len(self.entries))
         if new <= 0:
             return []
@@ -52,7 +54,7 @@ class _CountedLog:
         return len(self.entries)
 
 
-class TaskStreamLog(_CountedLog):
+class TaskStreamLog(CountedLog):
     """Rectangles of the task stream: one per task run, transfer or spill.
 
     Entries are tuples in :data:`RECORD_FIELDS` order (cheap to keep); queries return
@@ -61,7 +63,7 @@ class TaskStreamLog(_CountedLog):
 
     def since(self, count: int) -> list[dict]:
         """Records appended after the reader had seen ``count`` of them."""
-        return [dict(zip(RECORD_FIELDS, r)) for r in self._since(count)]
+        return [dict(zip(RECORD_FIELDS, r)) for r in self.entries_since(count)]
 
     def window(self, start: float | None = None, stop: float | None = None,
                count: int | None = None) -> list[dict]:
@@ -74,7 +76,7 @@ class TaskStreamLog(_CountedLog):
         return [dict(zip(RECORD_FIELDS, r)) for r in rows]
 
 
-class ProfileLog(_CountedLog):
+class ProfileLog(CountedLog):
     """Call trees sampled on workers: entries ``(time, worker, prefix, tree)``, each
     covering ``bucket`` seconds from ``time``."""
 
@@ -98,7 +100,7 @@ class ProfileLog(_CountedLog):
         return sorted({p for _, _, p, _ in self.entries})
 
 
-class MemoryHistory(_CountedLog):
+class MemoryHistory(CountedLog):
     """Worker memory over time: entries ``(time, worker, managed, spilled, unmanaged)``."""
 
     def window(self, start: float | None = None, stop: float | None = None) -> list[tuple]:

@@ -227,18 +227,24 @@ class Scheduler(Server):
     def _task_finished(self, worker: str, key: Hashable, nbytes: int, duration: float,
                        stimulus_id: str = "task-finished", startstop: Any = None) -> None:
         if startstop is not None:
-            thread, start, stop = startstop
-            self.task_stream.append((start, stop, "compute", key, key_prefix(key), worker,
-                                     thread, nbytes, None))
+            self._record_run("compute", key, worker, startstop, nbytes)
         self.send(self.state.task_finished(key, worker, nbytes, duration, stimulus_id))
 
     def _task_erred(self, worker: str, key: Hashable, exception: Any, traceback: Any = None,
                     stimulus_id: str = "task-erred", startstop: Any = None) -> None:
         if startstop is not None:
-            thread, start, stop = startstop
-            self.task_stream.append((start, stop, "erred", key, key_prefix(key), worker,
-                                     thread, 0, None))
+            self._record_run("erred", key, worker, startstop, 0)
         self.send(self.state.task_erred(key, worker, exception, traceback, stimulus_id))
+
+    def _record_run(self, action: str, key: Hashable, worker: str, startstop: Any,
+                    nbytes: int) -> None:
+        """A task-stream rectangle for a task run (before the state moves: the task's
+        record, and its prefix, may be gone after)."""
+        thread, start, stop = startstop
+        ts = self.state.tasks.get(key)
+        prefix = ts.prefix if ts is not None else key_prefix(key)
+        self.task_stream.append((start, stop, action, key, prefix, worker, thread, nbytes,
+                                 None))
 
     def _worker_activity(self, worker: str, records: list, profile: list,
                          flush_id: str | None = None) -> None:
@@ -551,11 +557,8 @@ class Scheduler(Server):
             "start": start, "stop": stop,
             "task_stream": self.get_task_stream(start, stop),
             "profile": self.get_profile(start, stop),
-            "progress": self.state.progress.snapshot(),
             "memory": [list(e) for e in self.memory_history.window(start, stop)],
             "workers": {a: {"nthreads": ws.nthreads, "memory_limit": ws.memory_limit,
                             "name": ws.name}
                         for a, ws in self.state.workers.items()},
-            "system": [s for s in self.system.samples
-                       if s["time"] >= start and (stop is None or s["time"] <= stop)],
         }

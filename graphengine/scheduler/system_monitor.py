@@ -19,6 +19,8 @@ from typing import Any
 
 import psutil
 
+from graphengine.scheduler.activity import CountedLog
+
 __all__ = ["SystemMonitor", "SYSTEM_FIELDS"]
 
 #: The columns of a sample.
@@ -34,9 +36,10 @@ class SystemMonitor:
 
     def __init__(self, interval: float = 0.5, maxlen: int = 1200):
         self.interval = interval
-        self.samples: deque[dict[str, float]] = deque(maxlen=maxlen)
+        self._log = CountedLog(maxlen)
+        #: the newest samples, oldest first
+        self.samples: deque[dict[str, float]] = self._log.entries
         self.messages = 0
-        self.count = 0  # samples ever taken, for readers that take only new ones
         self._last: tuple[float, int] | None = None
         self._process = psutil.Process()
 
@@ -49,14 +52,17 @@ class SystemMonitor:
         self._last = (now, self.messages)
         entry = {"time": now, "cpu": cpu, "memory": memory, "latency": latency,
                  "messages_per_s": rate}
-        self.samples.append(entry)
-        self.count += 1
+        self._log.append(entry)
         return entry
+
+    @property
+    def count(self) -> int:
+        """Samples ever taken, for readers that take only new ones."""
+        return self._log.count
 
     def since(self, count: int) -> list[dict[str, float]]:
         """Samples taken after the reader had seen ``count`` of them."""
-        new = min(self.count - count, len(self.samples))
-        return list(self.samples)[-new:] if new > 0 else []
+        return self._log.entries_since(count)
 
     def measure(self, latency: float) -> dict[str, float]:
         """Sample this process now."""
