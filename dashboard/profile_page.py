@@ -22,16 +22,13 @@ WINDOWS = {"last 10 s": 10.0, "last minute": 60.0, "last 10 minutes": 600.0, "al
 ALL_PREFIXES = "all tasks"
 
 
-def _columns(tree: dict) -> dict[str, list]:
-    return figures.flame_columns(tree)
-
-
 class ProfileView:
     """Flame graph + filters over a scheduler's :class:`ProfileLog`."""
 
     def __init__(self, scheduler: Any):
         self.log = scheduler.profiles
-        self.source = ColumnDataSource(_columns(profile.new_tree()), name="profile-source")
+        self.source = ColumnDataSource(figures.flame_columns(profile.new_tree()),
+                                       name="profile-source")
         self.figure = figures.flame_figure(self.source)
         self.prefix = Select(title="Task prefix", value=ALL_PREFIXES,
                              options=[ALL_PREFIXES], name="profile-prefix")
@@ -81,7 +78,7 @@ class ProfileView:
         except KeyError:  # the zoomed-in frame has no samples in this selection
             self.path, node = [], self._tree
         self.source.selected.indices = []
-        self.source.data = _columns(node)
+        self.source.data = figures.flame_columns(node)
         self.summary.text = (f"{self._tree['count']} samples"
                              + (f"; zoomed into {node['description'].get('name')}"
                                 if self.path else ""))

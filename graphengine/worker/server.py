@@ -185,6 +185,7 @@ class Worker(WorkerMemory, Server):
         self._client: Any = None
         self._client_lock = threading.Lock()
         self.activity: WorkerActivity | None = None
+        self._last_net: tuple[float, int, int] | None = None  # for network rates
         #: task -> (thread, start, stop) of a run that raised, for its task-erred message
         self._failed_runs: dict[Hashable, tuple] = {}
 
@@ -371,8 +372,7 @@ class Worker(WorkerMemory, Server):
         except Exception:  # noqa: BLE001 - some containers have no counters
             return {}
         now = time.monotonic()
-        last, self._last_net = getattr(self, "_last_net", None), (now, io.bytes_recv,
-                                                                  io.bytes_sent)
+        last, self._last_net = self._last_net, (now, io.bytes_recv, io.bytes_sent)
         if last is None or now <= last[0]:
             return {"net_in": 0.0, "net_out": 0.0}
         dt = now - last[0]
