@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
 
 
+#: Consecutive memory checks (``poll_interval`` apart) over the terminate threshold
+#: before the nanny restarts its worker.
+OVER_SAMPLES = 2
+
 class Nanny:
     """Supervise one worker process.
 
@@ -59,6 +63,7 @@ class Nanny:
         self.memory_limit = memory_limit
         self.thresholds = MemoryThresholds(memory_limit, terminate=terminate_fraction)
         self.poll_interval = poll_interval
+        self._over_count = 0
         self.max_restarts = max_restarts
         self.process: subprocess.Popen | None = None
         self.restarts = 0
@@ -86,12 +91,19 @@ class Nanny:
             rss = psutil.Process(proc.pid).memory_info().rss
         except psutil.Error:
             return False
-        if rss > limit:
-            logger.warning("worker process %d uses %d bytes, over %.0f%% of its %d-byte "
-                           "limit: restarting it", proc.pid, rss,
-                           100 * self.thresholds.terminate, self.memory_limit)
-            return True
-        return False
+        if rss <= limit:
+            self._over_count = 0
+            return False
+        # One sample over the line may be a transient (a transfer being unpacked while
+        # the worker is already pausing and spilling); a runaway stays over it.
+        self._over_count += 1
+        if self._over_count < OVER_SAMPLES:
+            return False
+        self._over_count = 0
+        logger.warning("worker process %d uses %d bytes, over %.0f%% of its %d-byte "
+                       "limit for %d checks in a row: restarting it", proc.pid, rss,
+                       100 * self.thresholds.terminate, self.memory_limit, OVER_SAMPLES)
+        return True
 
     def run(self) -> int:
         """Supervise until the worker exits cleanly or a signal stops us; the exit code."""
