@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "optimization.fuse.max-width": 64,
     # Inline tasks marked cheap/constant into their dependents.
     "optimization.inline.active": True,
+    # Send a lazy layer whose every block is computed (elementwise, blockwise, per
+    # partition) to a cluster as one plan plus one pickled layer, not one task per block.
+    "optimization.ship-layers": True,
     # --- delayed ---------------------------------------------------------------------
     # Default for delayed(..., pure=None): True names calls by a hash of the function and
     # arguments (equal calls share a key); False gives every call a random key, as in Dask.

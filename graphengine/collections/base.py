@@ -33,6 +33,7 @@ from typing import Any
 
 from graphengine import config
 from graphengine.graph.fuse import fuse, inline
+from graphengine.graph.layer_plan import shipping_plan
 from graphengine.graph.layers import HighLevelGraph
 from graphengine.graph.spec import Key, Task, key_name
 from graphengine.graph.toposort import dependencies_map
@@ -46,6 +47,7 @@ __all__ = [
     "visualize",
     "optimize",
     "collections_to_graph",
+    "collections_to_layers",
     "get_scheduler",
     "set_default_client",
     "to_dot",
@@ -127,11 +129,59 @@ def collections_to_graph(collections: list, optimize_graph: bool = True
     return dict(graph), keys
 
 
+def collections_to_layers(collections: list, optimize_graph: bool = True
+                          ) -> tuple[dict[Key, Any], list, list]:
+    """Like :func:`collections_to_graph`, but lazy layers whose every task is needed stay
+    whole: ``(tasks, layers, keys_per_collection)``, where ``layers`` holds
+    ``(layer, GridPlan)`` pairs and ``tasks`` the rest of the graph, materialized.
+
+    A cluster is sent each such layer once (its plan plus one pickled object) instead of
+    one pickled task per block. Tasks that layers read are kept as they are: fusion and
+    inlining neither rename nor remove them.
+    """
+    if not config.get("optimization.ship-layers"):
+        graph, keys = collections_to_graph(collections, optimize_graph)
+        return graph, [], keys
+    keys = [c.__graphengine_keys__() for c in collections]
+    graph = HighLevelGraph.merge(*(c.__graphengine_graph__() for c in collections))
+    flat = flatten_keys(keys)
+    if optimize_graph:
+        graph = graph.cull(flat)
+    layers = []
+    tasks: dict[Key, Any] = {}
+    for layer in graph.layers.values():
+        if optimize_graph:
+            plan = layer._shipping_plan  # set by cull on layers kept whole
+        else:
+            plan = shipping_plan(layer)
+            if plan is not None:
+                layer = layer.whole_copy(plan)
+        if plan is not None:
+            layers.append((layer, plan))
+        else:
+            tasks.update(layer)
+    if optimize_graph and tasks:
+        read = {n for _, plan in layers for n in plan.input_names()}
+        kept = [k for k in tasks if key_name(k) in read]
+        kept += [k for _, plan in layers for k in plan.constants]
+        optimizers = {getattr(type(c), "__graphengine_optimize__", None) for c in collections}
+        tasks = optimize(tasks, flat + kept, optimizers=[o for o in optimizers if o],
+                         cull_first=False)
+    return tasks, layers, keys
+
+
 def optimize(graph: Mapping[Key, Any], keys: Iterable[Key],
-             optimizers: Iterable[Callable] = ()) -> dict[Key, Any]:
-    """Cull to ``keys``, apply collection optimizers, then inline and fuse (per config)."""
+             optimizers: Iterable[Callable] = (), cull_first: bool = True
+             ) -> dict[Key, Any]:
+    """Cull to ``keys``, apply collection optimizers, then inline and fuse (per config).
+
+    ``cull_first=False`` skips the cull, for a graph whose other consumers (shipped
+    layers) are not in it; ``keys`` are then kept, not culled to.
+    """
     keys = list(keys)
-    if isinstance(graph, HighLevelGraph):
+    if not cull_first:
+        graph = dict(graph)
+    elif isinstance(graph, HighLevelGraph):
         graph = graph.cull(keys).to_dict()
     else:
         from graphengine.graph.cull import cull
@@ -220,8 +270,13 @@ def compute(*args: Any, traverse: bool = True, optimize_graph: bool = True,
     shells = [_extract(a, found, traverse) for a in args]
     if not found:
         return tuple(args)
-    graph, keys = collections_to_graph(found, optimize_graph)
     getter = get or get_scheduler(scheduler, found)
+    owner = getattr(getter, "__self__", None)
+    if get is None and hasattr(owner, "compute") and hasattr(owner, "persist"):
+        # A distributed Client: its compute sends whole layers, not one task per block.
+        values = owner.compute(found, sync=True, optimize_graph=optimize_graph, **kwargs)
+        return tuple(_fill(s, list(values)) for s in shells)
+    graph, keys = collections_to_graph(found, optimize_graph)
     results = getter(graph, keys, **kwargs)
     values = []
     for c, r in zip(found, results):

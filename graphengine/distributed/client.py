@@ -21,12 +21,12 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import Any, Hashable
 
 from graphengine.collections import base as collections_base
-from graphengine.comm import BatchedStream, ConnectionPool, Security, connect, serialize
+from graphengine.comm import BatchedStream, ConnectionPool, Security, connect
 from graphengine.errors import CommClosedError
-from graphengine.graph.order import order as static_order
-from graphengine.graph.spec import Ref, Task, dependencies_of
+from graphengine.graph.spec import Ref, Task
 from graphengine.distributed.cluster_ops import ClusterOps
 from graphengine.distributed.future import Future, FutureState, raise_remote
+from graphengine.distributed.graph_submission import update_graph_message
 from graphengine.distributed.loop import LoopRunner
 from graphengine.distributed.nesting import (SKIPPED, collect_futures, fill_futures,
                                              futures_to_refs, keys_to_refs, map_keys)
@@ -376,35 +376,13 @@ class Client(ClusterOps):
 
     def _submit_tasks(self, tasks: dict, keys: list, workers: Any, resources: Any,
                       retries: int, priority: int, allow_other_workers: bool,
-                      order: dict | None = None) -> list[Future]:
+                      order: Any = None, layers: Any = ()) -> list[Future]:
         if self.status != "running":
             raise RuntimeError(f"{self!r} is not running")
-        # Serialize here, not in the batched stream: a task that cannot be pickled must
-        # fail this call, naming the task, instead of being dropped later.
-        specs = {}
-        for k, v in tasks.items():
-            try:
-                specs[k] = serialize(v)
-            except TypeError as e:
-                raise TypeError(f"task {k!r} cannot be sent to the cluster: {e}") from e
+        msg = update_graph_message(tasks, keys, layers, workers=workers, resources=resources,
+                                   retries=retries, priority=priority,
+                                   allow_other_workers=allow_other_workers, order=order)
         futures = [Future(k, self) for k in keys]
-        restrictions = None
-        if workers is not None:
-            names = [workers] if isinstance(workers, str) else list(workers)
-            restrictions = {k: names for k in tasks}
-        msg = {"op": "update-graph", "tasks": specs,
-               "dependencies": {k: list(dependencies_of(v)) for k, v in tasks.items()},
-               "keys": keys, "user_priority": priority, "retries": retries}
-        # Without a static order, tasks of one submission run in the order given (the
-        # scheduler and the workers break priority ties by it, and stealing takes the
-        # last ones, which a busy worker would start last).
-        msg["order"] = order if order else {k: i for i, k in enumerate(tasks)}
-        if restrictions:
-            msg["restrictions"] = restrictions
-        if resources:
-            msg["resources"] = {k: dict(resources) for k in tasks}
-        if allow_other_workers:
-            msg["loose_restrictions"] = list(tasks)
         self._on_loop(self._send, msg)
         return futures
 
@@ -504,15 +482,16 @@ class Client(ClusterOps):
         single = not isinstance(collections, (list, tuple))
         items = [collections] if single else list(collections)
         found = [c for c in items if collections_base.is_collection(c)]
-        graph, keys = (collections_base.collections_to_graph(found, optimize_graph)
-                       if found else ({}, []))
+        graph, layers, keys = (collections_base.collections_to_layers(found, optimize_graph)
+                               if found else ({}, [], []))
         finals = []
         for c, k in zip(found, keys):
             func, extra = c.__graphengine_postcompute__()
             fkey = f"finalize-{tokenize(k, func, extra)}"
             graph[fkey] = Task(fkey, func, keys_to_refs(k), *extra)
             finals.append(fkey)
-        futures = iter(self._graph_to_futures(graph, finals, **kwargs)) if finals else iter(())
+        futures = (iter(self._graph_to_futures(graph, finals, layers=layers, **kwargs))
+                   if finals else iter(()))
         out = [next(futures) if collections_base.is_collection(c) else c for c in items]
         if sync:
             out = self.gather(out)
@@ -524,9 +503,9 @@ class Client(ClusterOps):
         single = not isinstance(collections, (list, tuple))
         items = [collections] if single else list(collections)
         found = [c for c in items if collections_base.is_collection(c)]
-        graph, keys = collections_base.collections_to_graph(found, optimize_graph)
+        graph, layers, keys = collections_base.collections_to_layers(found, optimize_graph)
         flat = flatten_keys(keys)
-        by_key = dict(zip(flat, self._graph_to_futures(graph, flat, **kwargs)))
+        by_key = dict(zip(flat, self._graph_to_futures(graph, flat, layers=layers, **kwargs)))
         results = []
         for c, k in zip(found, keys):
             func, extra = c.__graphengine_postpersist__()
@@ -537,7 +516,8 @@ class Client(ClusterOps):
 
     def _graph_to_futures(self, graph: dict, keys: list, workers: Any = None,
                           resources: Any = None, retries: int = 0, priority: int = 0,
-                          allow_other_workers: bool = False, **ignored: Any) -> list[Future]:
+                          allow_other_workers: bool = False, layers: Any = (),
+                          **ignored: Any) -> list[Future]:
         tasks = {}
         for key, value in graph.items():
             if isinstance(value, Future):
@@ -545,13 +525,8 @@ class Client(ClusterOps):
                     continue  # already on the cluster, held by that Future
                 value = Task(key, _identity, Ref(value.key))
             tasks[key] = value
-        known = {k: None for k, v in graph.items() if k not in tasks}
-        try:
-            priorities = static_order({**known, **tasks})
-        except Exception:  # an external key: order is an optimisation, not a must
-            priorities = None
         return self._submit_tasks(tasks, keys, workers, resources, retries, priority,
-                                  allow_other_workers, order=priorities)
+                                  allow_other_workers, order=True, layers=layers)
 
     # --- data -------------------------------------------------------------------------
 

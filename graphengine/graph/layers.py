@@ -14,6 +14,7 @@ before any task is materialized.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -32,6 +33,8 @@ class Layer(Mapping):
     """
 
     _cache: dict | None = None
+    #: Set on a whole copy that may be shipped: its :class:`GridPlan`.
+    _shipping_plan: Any = None
 
     def output_keys(self) -> Iterable[Key]:
         """The keys this layer defines (a set-like that supports ``in``)."""
@@ -53,6 +56,24 @@ class Layer(Mapping):
 
     def __len__(self) -> int:
         return len(self._materialized())
+
+    def grid_plan(self) -> Any:
+        """A :class:`~graphengine.graph.layer_plan.GridPlan` of this layer's keys and
+        inputs, if it has one: then it can be shipped to a cluster whole."""
+        return None
+
+    def task_for(self, key: Key) -> Any:
+        """The task (or value) of one output key."""
+        return self[key]
+
+    def whole_copy(self, plan: Any = None) -> "Layer":
+        """A copy of this lazy layer for one graph optimisation (what it materializes stays
+        with the copy, not with the collection that owns the original), shippable under
+        ``plan`` if one is given."""
+        new = copy.copy(self)
+        new._cache = None
+        new._shipping_plan = plan
+        return new
 
     def cull(self, keys: set) -> tuple["Layer", set]:
         """Keep what ``keys`` (keys of this layer) need; return it and the keys needed from

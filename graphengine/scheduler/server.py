@@ -26,6 +26,7 @@ from graphengine.errors import CommClosedError
 from graphengine.graph.spec import key_prefix
 from graphengine.scheduler.activity import MemoryHistory, ProfileLog, TaskStreamLog
 from graphengine.scheduler.model import Outbox
+from graphengine.scheduler.shipped_layers import LayerRun, ShippedLayers
 from graphengine.scheduler.state import SchedulerState
 from graphengine.scheduler.system_monitor import SystemMonitor
 
@@ -101,6 +102,7 @@ class Scheduler(Server):
         state_kwargs.setdefault("allowed_failures", config.get("scheduler.allowed-failures"))
         state_kwargs.setdefault("saturation", config.get("scheduler.worker-saturation"))
         self.state = SchedulerState(**state_kwargs)
+        self.layers = ShippedLayers()
         self.validate = validate
         self.worker_streams: dict[str, BatchedStream] = {}
         self.rpc_pool = ConnectionPool(security=security, deserialize=False)
@@ -175,6 +177,8 @@ class Scheduler(Server):
             stream = self.worker_streams.get(address)
             if stream is not None:
                 for msg in msgs:
+                    if type(msg.get("run_spec")) is LayerRun:
+                        msg = self.layers.compute_message(address, msg)
                     stream.send(msg)
         done_forgotten = [m["key"] for m in out.clients.pop(FIRE_AND_FORGET, ())]
         for client_id, msgs in out.clients.items():
@@ -182,6 +186,12 @@ class Scheduler(Server):
             if stream is not None:
                 for msg in msgs:
                     stream.send(msg)
+        # After this event's own messages: a worker drops a layer only once it has been
+        # told to drop that layer's tasks.
+        for address, ids in self.layers.take_freed().items():
+            stream = self.worker_streams.get(address)
+            if stream is not None:
+                stream.send({"op": "free-layers", "ids": ids})
         if done_forgotten:  # finished fire-and-forget work is released like any other
             self.send(self.state.release_keys(FIRE_AND_FORGET, done_forgotten))
         if self.validate:
@@ -193,6 +203,8 @@ class Scheduler(Server):
                               memory_limit: int = 0, resources: dict | None = None,
                               name: Any = None) -> None:
         """A worker's long-lived connection: register it, then serve its stream."""
+        # A worker registering at an address has none of the layers sent there before.
+        self.layers.worker_removed(address)
         try:
             out = self.state.add_worker(address, nthreads, memory_limit, resources, name,
                                         now=self._now(), stimulus_id=f"register-{address}")
@@ -384,8 +396,12 @@ class Scheduler(Server):
                       order: dict | None = None, user_priority: int = 0,
                       restrictions: dict | None = None, resources: dict | None = None,
                       loose_restrictions: Iterable = (), retries: Any = 0,
+                      layers: list | None = None,
                       stimulus_id: str = "update-graph") -> None:
         try:
+            if layers:
+                order = dict(order or {})
+                self.layers.expand(layers, tasks, dependencies, order)
             out = self.state.update_graph(client_id, tasks, dependencies, keys, order,
                                           user_priority, restrictions, resources,
                                           loose_restrictions, retries, stimulus_id)

@@ -37,6 +37,7 @@ from graphengine.graph.spec import run
 from graphengine import config
 from graphengine.worker import state as ws_state
 from graphengine.worker.activity import WorkerActivity
+from graphengine.worker.layer_cache import LayerCache, is_layer_spec
 from graphengine.worker.memory import MemoryThresholds, parse_memory_limit
 from graphengine.worker.memory_monitor import WorkerMemory
 from graphengine.worker.store import SpillStore
@@ -201,6 +202,7 @@ class Worker(WorkerMemory, Server):
         self.workspace = WorkSpace(self.local_directory)
         await self.listen(self._listen_address)
         self.activity = WorkerActivity(self.address)
+        self.layers = LayerCache()
         self.data = SpillStore(self.workspace.subdirectory("spill"),
                                target=self.memory.bytes("target"),
                                on_disk_io=self.activity.on_disk_io)
@@ -329,6 +331,12 @@ class Worker(WorkerMemory, Server):
                     if type(msg) is dict and msg.get("op") == "flush-activity":
                         self._send_activity(msg.get("flush_id"))
                         continue
+                    if type(msg) is dict and msg.get("op") == "free-layers":
+                        self.layers.free(msg.get("ids", ()))
+                        continue
+                    if type(msg) is dict and "layer_spec" in msg:
+                        msg = dict(msg)
+                        self.layers.add(msg["run_spec"]["layer"], msg.pop("layer_spec"))
                     if type(msg) is dict and msg.get("op") == "restart":
                         if os.environ.get("GRAPHENGINE_NANNY"):
                             # A fresh process: the nanny starts one when we exit non-zero.
@@ -405,7 +413,12 @@ class Worker(WorkerMemory, Server):
         for inst in self.state.handle(event):
             kind = type(inst)
             if kind is ws_state.Execute:
-                self._spawn(self._execute(inst.key, inst.run_spec))
+                run_spec = inst.run_spec
+                if is_layer_spec(run_spec):
+                    # Opened now, on the loop: a free-layers message read while the task
+                    # waits for a thread must not take its layer away.
+                    run_spec = self.layers.resolve(run_spec)
+                self._spawn(self._execute(inst.key, run_spec))
             elif kind is ws_state.GatherDep:
                 self._spawn(self._gather_dep(inst.worker, list(inst.keys)))
             elif kind is ws_state.SendToScheduler:
@@ -451,6 +464,8 @@ class Worker(WorkerMemory, Server):
         try:
             if type(run_spec) is Serialized:
                 run_spec = run_spec.deserialize()
+            elif hasattr(run_spec, "task_for"):  # a shipped layer, opened by handle_event
+                run_spec = run_spec.task_for(key)
             result = run(run_spec, self.data)
         except BaseException:
             self._failed_runs[key] = (thread, wall_start, activity.task_stopped(thread))

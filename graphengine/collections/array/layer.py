@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from graphengine.graph.layer_plan import GridPlan, shipping_plan
 from graphengine.graph.layers import Layer, MaterializedLayer
 from graphengine.graph.spec import Key, Ref, Task
 
@@ -151,6 +152,8 @@ class Blockwise(Layer):
         self.concatenate = concatenate
         self.kwargs = dict(kwargs or {})
         self.depth = 1
+        self._grid: GridPlan | None = None
+        self._arg_plans: tuple = ()
         sizes: dict = dict(self.new_axes)
         for v, ind in self.args:
             if type(v) is str and ind is not None:
@@ -191,6 +194,11 @@ class Blockwise(Layer):
         return dict(self._tasks(iter(self.output_keys())))
 
     def cull(self, keys: set) -> tuple[Layer, set]:
+        if len(keys) == len(self):
+            # Every block is wanted: stay lazy, so a cluster can be sent the layer itself.
+            plan = shipping_plan(self)
+            if plan is not None:
+                return self.whole_copy(plan), _all_input_keys(plan, self.numblocks)
         tasks = dict(self._tasks(keys))
         external: set = set()
         for t in tasks.values():
@@ -200,59 +208,85 @@ class Blockwise(Layer):
     def input_names(self) -> set:
         return {v for v, ind in self.args if type(v) is str and ind is not None}
 
+    def grid_plan(self) -> GridPlan:
+        """The keys each block reads, as a :class:`GridPlan` (built once)."""
+        if self._grid is None:
+            self._grid, self._arg_plans = self._plan()
+        return self._grid
+
+    def task_for(self, key: Key) -> Task:
+        return next(self._tasks((key,)))[1]
+
     # --- task generation -------------------------------------------------------------------
-    def _tasks(self, keys: Iterable[tuple]) -> Iterator[tuple[Key, Task]]:
+    def _plan(self) -> tuple[GridPlan, tuple]:
+        """The grid of key-reading arguments, and per argument how to build its value:
+        ``(0, literal)``, ``(1, PerBlock func, output positions)``, ``(2,)`` one key,
+        ``(3, contracted axes)`` nested keys."""
         out_pos = {s: i for i, s in enumerate(self.out_ind)}
-        # Per argument: how to get its value from the output block indices.
+        inputs = []
         plans = []
         for v, ind in self.args:
             if ind is None:
-                plans.append((0, v, None))
+                plans.append((0, v))
             elif type(v) is PerBlock:
                 plans.append((1, v.func, tuple(out_pos.get(s, -1) for s in ind)))
-            elif all(s in out_pos for s in ind):
-                nb = self.numblocks[v]
-                pos = tuple(out_pos[s] if n != 1 else -1 for s, n in zip(ind, nb))
-                plans.append((2, v, pos))
             else:
-                plans.append((3, v, ind))
-        func, kwargs = self.func, self.kwargs
+                nb = self.numblocks[v]
+                free = [(i, s) for i, s in enumerate(ind) if s not in out_pos]
+                # A contracted symbol read twice takes the value of its last level.
+                last_level = {s: lv for lv, (_, s) in enumerate(free)}
+                axes = tuple(-1 if n == 1 else out_pos[s] if s in out_pos
+                             else -2 - last_level[s] for s, n in zip(ind, nb))
+                inputs.append((v, axes, tuple(nb[i] for i, _ in free)))
+                plans.append((3, [i for i, _ in free]) if free else (2,))
+        return GridPlan(self.name, self.out_numblocks, inputs), tuple(plans)
+
+    def _tasks(self, keys: Iterable[tuple]) -> Iterator[tuple[Key, Task]]:
+        grid = self.grid_plan()
+        plans = self._arg_plans
+        func, kwargs, concatenate = self.func, self.kwargs, self.concatenate
+        input_keys = grid.input_keys
         for key in keys:
             coords = key[1:]
+            read = iter(input_keys(coords))
             args = []
-            for kind, v, pos in plans:
+            for plan in plans:
+                kind = plan[0]
                 if kind == 0:
-                    args.append(v)
+                    args.append(plan[1])
                 elif kind == 2:
-                    args.append(Ref((v, *[coords[p] if p >= 0 else 0 for p in pos])))
+                    args.append(Ref(next(read)))
                 elif kind == 1:
-                    args.append(v(tuple(coords[p] if p >= 0 else 0 for p in pos)))
+                    args.append(plan[1](tuple(coords[p] if p >= 0 else 0 for p in plan[2])))
                 else:
-                    args.append(self._contracted_arg(v, pos, coords, out_pos))
+                    nested = _refs(next(read))
+                    args.append(Task(None, concatenate_nested, nested, plan[1])
+                                if concatenate else nested)
             yield key, Task(key, func, *args, **kwargs)
 
-    def _contracted_arg(self, name: str, ind: tuple, coords: tuple, out_pos: dict) -> Any:
-        nb = self.numblocks[name]
-        free = [(i, s) for i, s in enumerate(ind) if s not in out_pos]
 
-        def build(level: int, fixed: dict) -> Any:
-            if level == len(free):
-                idx = []
-                for i, s in enumerate(ind):
-                    if nb[i] == 1:
-                        idx.append(0)
-                    elif s in out_pos:
-                        idx.append(coords[out_pos[s]])
-                    else:
-                        idx.append(fixed[s])
-                return Ref((name, *idx))
-            i, s = free[level]
-            return [build(level + 1, {**fixed, s: j}) for j in range(nb[i])]
+def _refs(nested: Any) -> Any:
+    if type(nested) is list:
+        return [_refs(n) for n in nested]
+    return Ref(nested)
 
-        nested = build(0, {})
-        if self.concatenate:
-            return Task(None, concatenate_nested, nested, [i for i, _ in free])
-        return nested
+
+def _all_input_keys(plan: GridPlan, numblocks: Mapping[str, tuple]) -> set:
+    """Every key the whole layer reads, without expanding it where each input is read
+    in full (distinct coordinates along each of its axes of more than one block)."""
+    keys: set = set(plan.constants)
+    partial = []
+    for name, axes, levels in plan.inputs:
+        codes = [a for a, n in zip(axes, numblocks[name]) if n != 1]
+        if len(set(codes)) == len(codes):
+            keys.update(BlockKeys(name, numblocks[name]))
+        else:
+            partial.append((name, axes, levels))
+    if partial:
+        sub = GridPlan(plan.name, plan.numblocks, partial)
+        for key in sub.keys():
+            keys.update(sub.dependencies(key[1:]))
+    return keys
 
 
 def _is_simple(layer: Blockwise) -> bool:

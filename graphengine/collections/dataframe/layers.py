@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Set
 from typing import Any
 
+from graphengine.graph.layer_plan import GridPlan, shipping_plan
 from graphengine.graph.layers import Layer, MaterializedLayer
 from graphengine.graph.spec import Key, Ref, Task
 
@@ -64,6 +65,15 @@ def _bind(obj: Any, i: int) -> Any:
     return obj
 
 
+def _part_names(obj: Any, found: dict) -> None:
+    t = type(obj)
+    if t is PartRef:
+        found[obj.name] = None
+    elif t is list or t is tuple:
+        for o in obj:
+            _part_names(o, found)
+
+
 class PartitionwiseLayer(Layer):
     """``(name, i) = func(*args_i, **kwargs_i)`` for ``i`` in ``range(npartitions)``.
 
@@ -98,7 +108,25 @@ class PartitionwiseLayer(Layer):
     def _materialize(self) -> dict[Key, Any]:
         return {(self.name, i): self.task(i) for i in range(self.npartitions)}
 
+    def grid_plan(self) -> GridPlan:
+        """Partition ``i`` reads partition ``i`` of each :class:`PartRef` input."""
+        names: dict = {}
+        _part_names(self.args, names)
+        _part_names(tuple(self.kwargs.values()), names)
+        return GridPlan(self.name, (self.npartitions,), [(n, (0,), ()) for n in names])
+
+    def task_for(self, key: Key) -> Task:
+        return self.task(key[1])
+
     def cull(self, keys: set) -> tuple[Layer, set]:
+        if len(keys) == self.npartitions:
+            # Every partition is wanted: stay lazy, so a cluster can be sent the layer.
+            plan = shipping_plan(self)
+            if plan is not None:
+                external = set(plan.constants)
+                for name in plan.input_names():
+                    external.update(KeyRange(name, self.npartitions))
+                return self.whole_copy(plan), external
         out = {}
         external: set = set()
         for k in keys:
