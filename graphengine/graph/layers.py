@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from graphengine.errors import MissingDependencyError
-from graphengine.graph.spec import Key, Task
+from graphengine.graph.spec import Key, Task, key_name
 from graphengine.graph.toposort import toposort
 
 __all__ = ["Layer", "MaterializedLayer", "HighLevelGraph"]
@@ -197,23 +197,36 @@ class HighLevelGraph(Mapping):
             If a needed key is defined by no layer.
         """
         needed = set(keys)
+        # Needed keys by name: a grid layer (outputs named (name, i, ...)) looks only at
+        # its own, not at every needed key once per layer.
+        by_name: dict[Any, set] = {}
+        for k in needed:
+            by_name.setdefault(key_name(k), set()).add(k)
         order = toposort(self.layers, self.layer_dependencies)  # inputs first
         new_layers: dict[str, Layer] = {}
         for name in reversed(order):
             layer = self.layers[name]
             outputs = layer.output_keys()
+            grid_name = getattr(outputs, "name", None)
+            if grid_name is not None:
+                mine = {k for k in by_name.get(grid_name, ()) if k in outputs}
             # Scan the smaller side: many one-key layers (delayed) against many needed keys
             # would otherwise cost layers x keys.
-            if hasattr(outputs, "__len__") and len(outputs) < len(needed):
+            elif hasattr(outputs, "__len__") and len(outputs) < len(needed):
                 mine = {k for k in outputs if k in needed}
             else:
                 mine = {k for k in needed if k in outputs}
             if not mine:
                 continue
             needed -= mine
+            for k in mine:
+                by_name[key_name(k)].discard(k)
             culled, external = layer.cull(mine)
             new_layers[name] = culled
+            external = external - needed
             needed |= external
+            for k in external:
+                by_name.setdefault(key_name(k), set()).add(k)
         if needed:
             key = next(iter(needed))
             raise MissingDependencyError(key)
