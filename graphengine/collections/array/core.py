@@ -285,6 +285,19 @@ class Array(Collection):
             return matmul(*inputs, **kwargs)
         if ufunc.signature is not None:
             return NotImplemented  # other generalized ufuncs (vecdot...) are not blockwise
+        if method == "__call__" and kwargs.get("where", True) is not True:
+            # NumPy leaves the unselected outputs uninitialised unless out= is given.
+            raise NotImplementedError(f"np.{ufunc.__name__}(..., where=) needs out=, which "
+                                      "graphengine arrays do not take; use ga.where instead")
+        if kwargs.get("where", None) is True:
+            kwargs.pop("where")
+        if method == "__call__" and kwargs.get("dtype") is not None:
+            # The ufunc's dtype= must reach NumPy (elemwise keeps dtype= for the metadata).
+            import functools
+            ufunc = functools.partial(ufunc, dtype=kwargs.pop("dtype"))
+            if ufunc.func.nout == 1:
+                return ew.elemwise(ufunc, *inputs, **kwargs)
+            ufunc = ufunc.func
         if method == "__call__":
             if ufunc.nout > 1:
                 return ew.multi_output(ufunc, *inputs, **kwargs)

@@ -157,6 +157,16 @@ def block(arrays: Any) -> Array:
     """Assemble an array from nested lists of blocks (``np.block``)."""
     depth = _depth(arrays)
 
+    def check_depths(obj: Any, level: int, where: str) -> None:
+        if isinstance(obj, list):
+            for i, o in enumerate(obj):
+                check_depths(o, level + 1, f"{where}[{i}]")
+        elif level != depth:  # NumPy's ValueError for ragged nesting
+            raise ValueError(f"List depths are mismatched. First element was at depth "
+                             f"{depth}, but there is an element at depth {level} ({where})")
+
+    check_depths(arrays, 0, "arrays")
+
     def leaves(obj: Any) -> list:
         return [v for o in obj for v in leaves(o)] if isinstance(obj, list) else [obj]
 

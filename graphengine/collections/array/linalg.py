@@ -131,6 +131,11 @@ def _solve_r(r: np.ndarray, qtb: np.ndarray) -> np.ndarray:
     return np.linalg.solve(r, qtb)
 
 
+def _lstsq_rank(r: np.ndarray) -> np.ndarray:
+    from graphengine.collections.array.routines import _matrix_rank_r
+    return _matrix_rank_r(r).astype(np.int32)  # np.linalg.lstsq reports the rank as int32
+
+
 def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Array, Array, Array, Array]:
     """Least squares ``x`` minimising ``|a x - b|`` for tall-and-skinny ``a`` and a small
     right side ``b``; returns ``(x, residuals, rank, s)`` like ``np.linalg.lstsq``."""
@@ -151,7 +156,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Array, Array, Array, Array
         x = x[:, 0]
         resid = resid.reshape((1,))
     from graphengine.collections.array.routines import _matrix_rank_r
-    rank = r.map_blocks(_matrix_rank_r, dtype=np.intp, chunks=(), drop_axis=(0, 1))
+    rank = r.map_blocks(_lstsq_rank, dtype=np.int32, chunks=(), drop_axis=(0, 1))
     s = svd_values(r)
     return x, resid, rank, s
 
@@ -170,7 +175,8 @@ def solve(a: Any, b: Any) -> Array:
     blocks with all columns) and a small right side ``b``."""
     a = asarray(a)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"solve: a must be square 2-d, got shape {a.shape}")
+        # LinAlgError, like NumPy (a ValueError subclass)
+        raise np.linalg.LinAlgError(f"solve: a must be square 2-d, got shape {a.shape}")
     b = asarray(b)
     if b.shape[0] != a.shape[0]:
         raise ValueError(f"solve: b has {b.shape[0]} rows but a has {a.shape[0]}")

@@ -161,6 +161,10 @@ def rechunk(x: Array, chunks: Any = "auto", threshold: Any = None,
         If the new chunks do not fit the shape, or an axis of unknown length would change.
     """
     if isinstance(chunks, Mapping):
+        bad = [k for k in chunks if not -x.ndim <= k < x.ndim]
+        if bad:
+            raise ValueError(f"chunks dict has axis {bad[0]} but the array has {x.ndim} "
+                             "dimension(s)")
         chunks = {k % max(x.ndim, 1): v for k, v in chunks.items()}
         chunks = tuple(chunks.get(i, x.chunks[i]) for i in range(x.ndim))
     if isinstance(chunks, tuple):

@@ -328,11 +328,17 @@ def _mean_combine(p: dict, axis: tuple, keepdims: bool, dtype: Any, nan: bool) -
             "total": np.sum(p["total"], axis=axis, keepdims=True, dtype=dtype)}
 
 
-def _mean_agg(p: dict, axis: tuple, keepdims: bool, dtype: Any, nan: bool) -> np.ndarray:
+def _mean_agg(p: dict, axis: tuple, keepdims: bool, dtype: Any, nan: bool,
+              result_dtype: Any = None) -> np.ndarray:
+    if result_dtype is not None:
+        return _mean_agg(p, axis, keepdims, dtype, nan).astype(result_dtype)
     n = np.sum(p["n"], axis=axis, keepdims=keepdims)
     total = np.sum(p["total"], axis=axis, keepdims=keepdims, dtype=dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.divide(total, n, dtype=dtype)
+        if np.issubdtype(dtype, np.inexact):
+            out = np.divide(total, n, dtype=dtype)
+        else:  # NumPy divides in floating point, then casts to the integer/bool dtype
+            out = np.true_divide(total, n).astype(dtype)
     return out
 
 
@@ -348,9 +354,14 @@ def _make_mean(nan: bool):
         a = _as_array(a)
         dt = _mean_dtype(a, dtype)
         kw = {"dtype": dt, "nan": nan}
+        agg_kw = kw
+        if dtype is None and a.dtype == np.float16 and not nan:
+            # NumPy's mean adds float16 values in float32 and rounds the result back.
+            kw = {"dtype": np.dtype("f4"), "nan": nan}
+            agg_kw = dict(kw, result_dtype=dt)
         return reduction(a, _mean_chunk, _mean_agg, axis=axis, keepdims=keepdims, dtype=dt,
                          split_every=split_every, combine=_mean_combine, chunk_kwargs=kw,
-                         aggregate_kwargs=kw)
+                         aggregate_kwargs=agg_kw)
     mean.__name__ = "nanmean" if nan else "mean"
     mean.__doc__ = "Arithmetic mean along ``axis`` (NaNs ignored for nanmean)."
     return mean
@@ -426,18 +437,26 @@ nanstd = implements(np.nanstd)(_make_moment(True, True))
 
 def _arg_chunk(x: np.ndarray, offsets: tuple, axis: tuple, keepdims: bool, kind: str,
                shape: tuple, nan: bool) -> dict:
+    missing = None
     if nan and x.dtype.kind in "fc":
-        x = np.where(np.isnan(x), np.inf if kind == "min" else -np.inf, x)
+        missing = np.isnan(x)
+        x = np.where(missing, np.inf if kind == "min" else -np.inf, x)
     pick = np.argmin if kind == "min" else np.argmax
     if len(axis) == 1:
         a = axis[0]
         local = pick(x, axis=a, keepdims=True)
-        return {"val": np.take_along_axis(x, local, a), "idx": local + offsets[a]}
+        out = {"val": np.take_along_axis(x, local, a), "idx": local + offsets[a]}
+        if missing is not None:  # nanarg*: NumPy raises for an all-NaN slice
+            out["allnan"] = np.all(missing, axis=a, keepdims=True)
+        return out
     j = int(pick(x)) if x.size else 0
     coords = np.unravel_index(j, x.shape)
     flat = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, offsets)), shape)
     ones = (1,) * x.ndim
-    return {"val": x.reshape(-1)[j:j + 1].reshape(ones), "idx": np.full(ones, flat, np.int64)}
+    out = {"val": x.reshape(-1)[j:j + 1].reshape(ones), "idx": np.full(ones, flat, np.int64)}
+    if missing is not None:
+        out["allnan"] = np.full(ones, bool(missing.all()))
+    return out
 
 
 def _arg_combine(p: dict, axis: tuple, keepdims: bool, kind: str, **kw: Any) -> dict:
@@ -458,11 +477,19 @@ def _arg_combine(p: dict, axis: tuple, keepdims: bool, kind: str, **kw: Any) -> 
             sel = i[v == best].min()
         ones = (1,) * val.ndim
         out = {"val": np.full(ones, best, val.dtype), "idx": np.full(ones, sel, np.int64)}
+    if "allnan" in p:
+        if len(axis) == 1:
+            out["allnan"] = np.all(p["allnan"], axis=axis[0], keepdims=True)
+        else:
+            out["allnan"] = np.full((1,) * val.ndim, bool(p["allnan"].all()))
     return out
 
 
 def _arg_agg(p: dict, axis: tuple, keepdims: bool, kind: str, **kw: Any) -> np.ndarray:
-    idx = _arg_combine(p, axis, True, kind)["idx"]
+    combined = _arg_combine(p, axis, True, kind)
+    if "allnan" in combined and combined["allnan"].any():
+        raise ValueError("All-NaN slice encountered")
+    idx = combined["idx"]
     if not keepdims:
         idx = idx.reshape(tuple(s for i, s in enumerate(idx.shape) if i not in axis))
     return idx.astype(np.intp, copy=False)
@@ -515,6 +542,12 @@ def count_nonzero(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
     return sum(a != 0, axis=axis, keepdims=keepdims, dtype=np.intp)
 
 
+def _nonzero_weights(scl: np.ndarray) -> np.ndarray:
+    if np.any(scl == 0):  # NumPy's error, raised when the sums are computed
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return scl
+
+
 @implements(np.average)
 def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False,
             keepdims: bool = False) -> Any:
@@ -535,7 +568,9 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         if w.shape[0] != a.shape[ax]:
             raise ValueError("Length of weights not compatible with specified axis.")
         w = w.reshape((-1,) + (1,) * (a.ndim - ax - 1))
+    from graphengine.collections.array.elementwise import map_blocks
     scl = sum(w * (a * 0 + 1), axis=axis, keepdims=keepdims)
+    scl = map_blocks(_nonzero_weights, scl, dtype=scl.dtype)
     avg = sum(a * w, axis=axis, keepdims=keepdims) / scl
     return (avg, scl) if returned else avg
 

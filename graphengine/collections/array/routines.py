@@ -117,9 +117,10 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Array:
                         "according to the rule 'safe'")
     if weights is not None:
         w = asarray(weights).rechunk(x.chunks)
+        # NumPy returns intp counts for an empty input even with weights.
+        dtype = np.intp if x.shape[0] == 0 else np.float64
         per = blockwise(_bincount_block, "i", x, "i", w, "i", minlength, None,
-                        dtype=np.float64, adjust_chunks={"i": _nan})
-        dtype = np.float64
+                        dtype=dtype, adjust_chunks={"i": _nan})
     else:
         per = blockwise(_bincount_block, "i", x, "i", None, None, minlength, None,
                         dtype=np.intp, adjust_chunks={"i": _nan})
@@ -150,7 +151,7 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, weights: Any = None,
             from graphengine.collections.base import compute
             lo, hi = compute(a.min(), a.max())
             range = (float(lo), float(hi))
-        edges = np.histogram_bin_edges(np.empty(0), bins=int(bins), range=range)
+        edges = np.histogram_bin_edges(np.empty(0, dtype=a.dtype), bins=int(bins), range=range)
     else:
         edges = np.asarray(bins)
     nb = len(edges) - 1
@@ -194,8 +195,8 @@ def _lexsorted(parts: list) -> np.ndarray:
 def argwhere(a: Any) -> Array:
     """Indices of non-zero elements, one row each, in C order; row count unknown."""
     a = asarray(a)
-    if a.ndim == 0:
-        a = a.reshape((1,))
+    if a.ndim == 0:  # NumPy: shape (0, 0) or (1, 0)
+        return argwhere(a.reshape((1,)))[:, :0]
     ndim = a.ndim
     nb = a.numblocks
 
@@ -253,7 +254,10 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     a = asarray(a)
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n}")
-    axis = axis % a.ndim
+    if a.ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    from numpy.lib.array_utils import normalize_axis_index
+    axis = normalize_axis_index(axis, a.ndim)
     for extra, first in ((prepend, True), (append, False)):
         if extra is not None:
             e = asarray(extra)
@@ -267,13 +271,20 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
         lo = [slice(None)] * a.ndim
         hi[axis] = slice(1, None)
         lo[axis] = slice(None, -1)
-        a = a[tuple(hi)] - a[tuple(lo)]
+        # NumPy: booleans differ by not_equal (bool subtraction is an error)
+        a = a[tuple(hi)] != a[tuple(lo)] if a.dtype == bool else a[tuple(hi)] - a[tuple(lo)]
     return a
 
 
 @implements(np.ediff1d)
 def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Array:
-    return diff(asarray(ary).reshape(-1), prepend=to_begin, append=to_end)
+    from graphengine.collections.array.joining import concatenate
+    # to_begin / to_end are placed around the differences (they are not differenced).
+    d = diff(asarray(ary).reshape(-1))
+    parts = [asarray(e).reshape(-1).astype(d.dtype) if e is not None else None
+             for e in (to_begin, d, to_end)]
+    parts = [p for p in parts if p is not None]
+    return concatenate(parts) if len(parts) > 1 else d
 
 
 @implements(np.cov)
@@ -284,8 +295,8 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
     x = asarray(m)
     if x.ndim > 2:
         raise ValueError("m has more than 2 dimensions")
-    if x.ndim == 1:
-        x = x[None, :]
+    if x.ndim < 2:  # NumPy: array(m, ndmin=2)
+        x = x.reshape((1, -1))
     if not rowvar and x.shape[0] != 1:
         x = x.T
     if y is not None:
@@ -354,7 +365,8 @@ def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Array:
     if axis is None:
         a = a.reshape(-1)
         axis = 0
-    axis = axis % a.ndim
+    from numpy.lib.array_utils import normalize_axis_index
+    axis = normalize_axis_index(axis, a.ndim)
     if len(a.chunks[axis]) != 1:
         raise ValueError(f"sort needs axis {axis} in a single block, but it has "
                          f"{len(a.chunks[axis])} blocks {a.chunks[axis]}; call "

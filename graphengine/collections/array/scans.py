@@ -46,8 +46,8 @@ def _scan(a: Any, axis: Any, dtype: Any, func: Callable, binop: Callable, name: 
     axis = normalize_axis_index(axis, a.ndim)
     with np.errstate(all="ignore"):
         dt = func(np.ones((1,), dtype=a.dtype), dtype=dtype).dtype
-    scanned = map_blocks(func, a, axis=axis, dtype=dt, name=new_name(name + "-block", a.name,
-                                                                      axis, dt))
+    scanned = map_blocks(_scan_block, a, scan=func, axis=axis, out_dtype=dt, dtype=dt,
+                         name=new_name(name + "-block", a.name, axis, dt))
     if a.numblocks[axis] <= 1:
         return scanned
     token = new_name(name, a.name, axis, dt).rsplit("-", 1)[-1]
@@ -76,6 +76,11 @@ def _scan(a: Any, axis: Any, dtype: Any, func: Callable, binop: Callable, name: 
 
 def _identity(x: Any) -> Any:
     return x
+
+
+def _scan_block(block: np.ndarray, scan: Callable, axis: int, out_dtype: np.dtype) -> np.ndarray:
+    # The scan's dtype= must reach NumPy (map_blocks keeps dtype= for the output's metadata).
+    return scan(block, axis=axis, dtype=out_dtype)
 
 
 cumsum = implements(np.cumsum)(

@@ -273,6 +273,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Array:
         return roll(a.reshape(-1), shift, 0).reshape(a.shape)
     shifts = (shift,) if isinstance(shift, int) else tuple(shift)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    np.broadcast_shapes((len(shifts),), (len(axes),))  # NumPy's ValueError on a mismatch
     if len(shifts) == 1:
         shifts = shifts * len(axes)
     if len(axes) == 1 and len(shifts) > 1:

@@ -335,6 +335,9 @@ def _lazy_take(x: Array, indices: Array, axis: int) -> Array:
 
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` with NumPy semantics (see the module docstring)."""
+    if isinstance(index, tuple) and len(index) == 1 and \
+            isinstance(index[0], (Array, np.ndarray)) and index[0].dtype == bool:
+        index = index[0]  # x[(mask,)] is x[mask]
     if isinstance(index, Array) and index.dtype == bool and index.ndim == x.ndim:
         return _full_mask(x, index)
     if isinstance(index, np.ndarray) and index.dtype == bool and index.ndim == x.ndim \
@@ -426,7 +429,11 @@ class VIndex:
                 raise IndexError(f"index {bad} is out of bounds for axis {a} with size {n}")
             arrs.append(np.where(v < 0, v + n, v))
         k = len(arrs)
-        b = np.broadcast_arrays(*arrs)
+        try:
+            b = np.broadcast_arrays(*arrs)
+        except ValueError:  # NumPy's error for pointwise indices that do not broadcast
+            raise IndexError("shape mismatch: indexing arrays could not be broadcast together "
+                             "with shapes " + " ".join(str(v.shape) for v in arrs)) from None
         shape = b[0].shape
         flat = [v.ravel() for v in b]
         blk = [np.searchsorted(chunk_offsets(x.chunks[a]), flat[a], side="right") - 1
