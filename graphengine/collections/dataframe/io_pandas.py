@@ -108,6 +108,12 @@ def from_dict(data: dict, npartitions: int, orient: str = "columns", dtype: Any 
                                               columns=columns), npartitions=npartitions)
 
 
+def _same_dtype(a: Any, b: Any) -> bool:
+    # categoricals may carry different (per-partition or unknown) categories
+    cat = pd.CategoricalDtype
+    return a == b or (isinstance(a, cat) and isinstance(b, cat))
+
+
 def _check_meta(part: Any, meta: Any, i: int) -> Any:
     if isinstance(meta, pd.DataFrame):
         if not isinstance(part, pd.DataFrame):
@@ -116,6 +122,15 @@ def _check_meta(part: Any, meta: Any, i: int) -> Any:
         if list(part.columns) != list(meta.columns):
             raise ValueError(f"from_delayed: partition {i} has columns {list(part.columns)}, "
                              f"meta has {list(meta.columns)}")
+        bad = [c for c in meta.columns if not _same_dtype(part[c].dtype, meta[c].dtype)]
+        if bad:
+            raise ValueError(f"from_delayed: partition {i} dtypes differ from meta for "
+                             + ", ".join(f"{c!r} ({part[c].dtype} != {meta[c].dtype})"
+                                         for c in bad))
+    elif isinstance(meta, pd.Series) and isinstance(part, pd.Series) and not _same_dtype(
+            part.dtype, meta.dtype):
+        raise ValueError(f"from_delayed: partition {i} has dtype {part.dtype}, meta has "
+                         f"{meta.dtype}")
     return part
 
 

@@ -180,6 +180,14 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
         raise NotImplementedError("merge mixing index and columns as keys")
     lcast = lcast.get("__index__") if lon == "__index__" and lcast else lcast
     rcast = rcast.get("__index__") if ron == "__index__" and rcast else rcast
+    # A (non-Multi) index is hashed as a Series, a list of columns as a DataFrame, which
+    # hash differently: hash a single key column joined to an index as a Series too.
+    if lon == "__index__" and ron != "__index__" and len(ron) == 1 and \
+            not isinstance(lm.index, pd.MultiIndex):
+        ron, rcast = ron[0], (rcast or {}).get(ron[0])
+    if ron == "__index__" and lon != "__index__" and len(lon) == 1 and \
+            not isinstance(rm.index, pd.MultiIndex):
+        lon, lcast = lon[0], (lcast or {}).get(lon[0])
     ls = shuffle_by(left, hash_partition_ids, n, (lon, n, lcast), name="merge-shuffle-left")
     rs = shuffle_by(right, hash_partition_ids, n, (ron, n, rcast), name="merge-shuffle-right")
     return map_partitions(_merge_parts, ls, rs, kwargs, meta=meta, align=False)

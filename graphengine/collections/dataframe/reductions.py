@@ -21,7 +21,7 @@ import pandas as pd
 
 from graphengine import config
 from graphengine.collections.dataframe.core import (
-    Scalar, _Frame, _funcname, _tokenize, concat_parts, new_collection,
+    Scalar, _Frame, _funcname, _tokenize, _union_categories, concat_parts, new_collection,
 )
 from graphengine.collections.dataframe.meta import make_meta, meta_nonempty
 from graphengine.graph.layers import HighLevelGraph
@@ -151,7 +151,39 @@ def _mean_agg(values: list) -> Any:
         return np.float64(s) / c if c else np.float64(np.nan)
 
 
+def _dt_mean_chunk(part: pd.Series, skipna: bool) -> tuple:
+    if not skipna and part.isna().any():
+        return None, 1
+    ints = part.dropna().to_numpy().view("i8")
+    if not len(ints):
+        return 0, 0
+    base = int(ints[0])  # exact Python-int sum without int64 overflow
+    return base * len(ints) + int((ints - base).sum()), len(ints)
+
+
+def _dt_mean_combine(values: list) -> tuple:
+    if any(s is None for s, _ in values):
+        return None, 1
+    return sum(s for s, _ in values), sum(c for _, c in values)
+
+
+def _dt_mean_agg(values: list, meta: Any) -> Any:
+    if any(s is None for s, _ in values):
+        return pd.NaT
+    total, count = sum(s for s, _ in values), sum(c for _, c in values)
+    if not count:
+        return pd.NaT
+    q = abs(total) // count  # truncated toward zero, as pandas casts its float mean
+    return pd.Series([q if total >= 0 else -q]).astype(meta.dtype).iloc[0]
+
+
 def mean(frame: _Frame, split_every: int | None = None, **kwargs: Any) -> Any:
+    if isinstance(frame._meta, pd.Series) and frame._meta.dtype.kind in "mM":
+        # datetimes/timedeltas have no sum: average their integer representation
+        meta = frame._meta.mean(**kwargs)
+        return tree_reduction([frame], _dt_mean_chunk, _dt_mean_combine, _dt_mean_agg, meta,
+                              "mean", split_every, chunk_args=(kwargs.get("skipna", True),),
+                              aggregate_args=(frame._meta,))
     meta = _reduction_meta(frame, "mean", kwargs)
     return tree_reduction([frame], _mean_chunk, _mean_combine, _mean_agg, meta, "mean",
                           split_every, chunk_args=(kwargs,))
@@ -251,6 +283,11 @@ def _vc_chunk(part: pd.Series, dropna: bool) -> pd.Series:
 
 
 def _vc_combine(parts: list, dropna: bool) -> pd.Series:
+    cats = _union_categories([p.index.dtype for p in parts])
+    if cats is not None:
+        # unknown categoricals: every partition has its own categories; use their union
+        dtype = pd.CategoricalDtype(cats, parts[0].index.dtype.ordered)
+        parts = [p.set_axis(p.index.astype(dtype)) for p in parts]
     x = pd.concat(parts) if len(parts) > 1 else parts[0]
     out = x.groupby(level=0, dropna=dropna, sort=False, observed=False).sum()
     if out.index.dtype != parts[0].index.dtype:

@@ -162,6 +162,24 @@ def sort_values(frame: _Frame, by: Any = None, ascending: Any = True,
     frame._check_columns(keys)
     first = keys[0]
     asc0 = ascending[0] if isinstance(ascending, list) else ascending
+    if isinstance(frame._meta[first].dtype, pd.CategoricalDtype):
+        # pandas orders categoricals by their codes (unordered ones too): range-partition
+        # on the codes, which are only comparable across partitions for known categories.
+        if not frame[first].cat.known:
+            raise NotImplementedError(
+                f"sort_values by categorical column {first!r} with unknown categories; "
+                "call .cat.as_known() first")
+        key = frame[first]
+        tmp = frame.assign(__sort_codes__=key.cat.codes.where(key.notna()))
+        out = _range_sort(tmp, "__sort_codes__", by, ascending, asc0, na_position,
+                          npartitions, frame._meta)
+        return out.drop(columns="__sort_codes__") if out is not tmp else frame
+    return _range_sort(frame, first, by, ascending, asc0, na_position, npartitions,
+                       frame._meta)
+
+
+def _range_sort(frame: _Frame, first: Any, by: Any, ascending: Any, asc0: bool,
+                na_position: str, npartitions: int | None, meta: Any) -> _Frame:
     divisions = compute_divisions(frame, first, npartitions or frame.npartitions)
     if divisions[0] is None:
         return frame
