@@ -387,3 +387,19 @@ def test_a_result_lost_with_its_worker_is_recomputed_for_its_future():
         holder = next(w for w in cluster.workers.values() if w.address == a)
         cluster._runner.run_sync(holder.close)  # abrupt: no retirement, data gone
         assert f.result(timeout=20) == b  # recomputed on the survivor
+
+
+def test_a_client_of_an_in_process_cluster_shares_its_loop_and_closes_in_any_order():
+    from graphengine.distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                           dashboard_address=None)
+    first = Client(cluster, set_as_default=False)
+    second = Client(cluster, set_as_default=False)
+    assert first._runner is cluster._runner and second._runner is cluster._runner
+    assert first.submit(inc, 1).result(timeout=10) == 2
+    first.close()  # must not stop the loop the cluster and the other client run on
+    assert second.submit(inc, 2).result(timeout=10) == 3
+    cluster.close()
+    second.close()  # after its cluster: no hang, no error
+    assert second.status == "closed"
