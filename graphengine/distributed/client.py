@@ -22,6 +22,7 @@ from typing import Any, Hashable
 
 from graphengine.collections import base as collections_base
 from graphengine.comm import BatchedStream, ConnectionPool, Security, connect
+from graphengine.comm.pickled_function import pickled_function
 from graphengine.errors import CommClosedError
 from graphengine.graph.spec import Ref, Task
 from graphengine.distributed.cluster_ops import ClusterOps
@@ -385,7 +386,9 @@ class Client(ClusterOps):
             prefix = key or name
             keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in arg_tuples]
         kw = futures_to_refs(kwargs)
-        tasks = {k: Task(k, func, *futures_to_refs(a), **kw) for k, a in zip(keys, arg_tuples)}
+        # Pickled once for all these tasks, not once per task (see PickledFunction).
+        shared = pickled_function(func) if len(arg_tuples) > 1 else func
+        tasks = {k: Task(k, shared, *futures_to_refs(a), **kw) for k, a in zip(keys, arg_tuples)}
         return self._submit_tasks(tasks, keys, workers, resources, retries, priority,
                                   allow_other_workers)
 

@@ -189,3 +189,31 @@ def test_a_payload_over_2_gib_crosses_a_real_socket():
     arr[-1] = 7
     out = _transfer(arr, **{"comm.compression": None})
     assert out.nbytes == arr.nbytes and out[-1] == 7 and out[:-1].min() == 1
+
+
+def test_a_pickled_function_is_pickled_once_and_rebuilt_once_per_process():
+    from graphengine.comm.pickled_function import load_function, pickled_function
+    from graphengine.comm.serialize import deserialize
+    from graphengine.graph.spec import Task
+
+    offset = 7
+    shared = pickled_function(lambda x: x + offset)  # by value: a closure over a local
+    specs = [serialize(Task(f"t-{i}", shared, i)) for i in range(3)]
+    # The function's bytes ride out of band, the same bytes in every task.
+    assert all(bytes(s.frames[1]) == shared.blob for s in specs)
+    tasks = [deserialize(s) for s in specs]
+    assert [t({}) for t in tasks] == [7, 8, 9]
+    assert tasks[0].func is tasks[2].func is load_function(shared.blob)
+
+
+def test_a_function_that_cannot_be_pickled_is_left_as_is_for_the_task_to_report():
+    import threading
+
+    from graphengine.comm.pickled_function import pickled_function
+
+    lock = threading.Lock()
+
+    def holds_a_lock():
+        return lock
+
+    assert pickled_function(holds_a_lock) is holds_a_lock
