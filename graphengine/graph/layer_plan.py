@@ -111,6 +111,25 @@ class GridPlan:
     def input_names(self) -> set:
         return {n for n, _, _ in self.inputs}
 
+    def all_input_keys(self) -> set:
+        """Every key the whole grid reads. An input read along distinct coordinates on
+        each of its axes is read in full, so its keys are listed without expanding."""
+        keys: set = set(self.constants)
+        partial = []
+        for name, axes, levels in self.inputs:
+            codes = [a for a in axes if a != -1]
+            if len(set(codes)) != len(codes):
+                partial.append((name, axes, levels))
+                continue
+            ranges = [range(self.numblocks[a]) if a >= 0 else range(1) if a == -1
+                      else range(levels[-a - 2]) for a in axes]
+            keys.update((name, *idx) for idx in itertools.product(*ranges))
+        if partial:
+            sub = GridPlan(self.name, self.numblocks, partial)
+            for key in sub.keys():
+                keys.update(sub.dependencies(key[1:]))
+        return keys
+
     def to_msg(self) -> dict:
         """The plan as plain data for the wire (tuples survive the message codec)."""
         return {"name": self.name, "numblocks": self.numblocks, "inputs": self.inputs,

@@ -75,6 +75,19 @@ class Layer(Mapping):
         new._shipping_plan = plan
         return new
 
+    def cull_whole(self, keys: set) -> tuple["Layer", set] | None:
+        """If ``keys`` are all of this layer's keys and it has a shipping plan: a whole
+        copy that stays lazy (so a cluster can be sent the layer itself) and the keys it
+        reads; else None."""
+        if len(keys) != len(self.output_keys()):
+            return None
+        from graphengine.graph.layer_plan import shipping_plan
+
+        plan = shipping_plan(self)
+        if plan is None:
+            return None
+        return self.whole_copy(plan), plan.all_input_keys()
+
     def cull(self, keys: set) -> tuple["Layer", set]:
         """Keep what ``keys`` (keys of this layer) need; return it and the keys needed from
         other layers."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.graph.layer_plan import GridPlan, shipping_plan
+from graphengine.graph.layer_plan import GridPlan
 from graphengine.graph.layers import Layer, MaterializedLayer
 from graphengine.graph.spec import Key, Ref, Task
 
@@ -194,11 +194,9 @@ class Blockwise(Layer):
         return dict(self._tasks(iter(self.output_keys())))
 
     def cull(self, keys: set) -> tuple[Layer, set]:
-        if len(keys) == len(self):
-            # Every block is wanted: stay lazy, so a cluster can be sent the layer itself.
-            plan = shipping_plan(self)
-            if plan is not None:
-                return self.whole_copy(plan), _all_input_keys(plan, self.numblocks)
+        whole = self.cull_whole(keys)
+        if whole is not None:
+            return whole
         tasks = dict(self._tasks(keys))
         external: set = set()
         for t in tasks.values():
@@ -269,24 +267,6 @@ def _refs(nested: Any) -> Any:
     if type(nested) is list:
         return [_refs(n) for n in nested]
     return Ref(nested)
-
-
-def _all_input_keys(plan: GridPlan, numblocks: Mapping[str, tuple]) -> set:
-    """Every key the whole layer reads, without expanding it where each input is read
-    in full (distinct coordinates along each of its axes of more than one block)."""
-    keys: set = set(plan.constants)
-    partial = []
-    for name, axes, levels in plan.inputs:
-        codes = [a for a, n in zip(axes, numblocks[name]) if n != 1]
-        if len(set(codes)) == len(codes):
-            keys.update(BlockKeys(name, numblocks[name]))
-        else:
-            partial.append((name, axes, levels))
-    if partial:
-        sub = GridPlan(plan.name, plan.numblocks, partial)
-        for key in sub.keys():
-            keys.update(sub.dependencies(key[1:]))
-    return keys
 
 
 def _is_simple(layer: Blockwise) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Set
 from typing import Any
 
-from graphengine.graph.layer_plan import GridPlan, shipping_plan
+from graphengine.graph.layer_plan import GridPlan
 from graphengine.graph.layers import Layer, MaterializedLayer
 from graphengine.graph.spec import Key, Ref, Task
 
@@ -119,14 +119,9 @@ class PartitionwiseLayer(Layer):
         return self.task(key[1])
 
     def cull(self, keys: set) -> tuple[Layer, set]:
-        if len(keys) == self.npartitions:
-            # Every partition is wanted: stay lazy, so a cluster can be sent the layer.
-            plan = shipping_plan(self)
-            if plan is not None:
-                external = set(plan.constants)
-                for name in plan.input_names():
-                    external.update(KeyRange(name, self.npartitions))
-                return self.whole_copy(plan), external
+        whole = self.cull_whole(keys)
+        if whole is not None:
+            return whole
         out = {}
         external: set = set()
         for k in keys:
