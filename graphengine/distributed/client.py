@@ -15,14 +15,14 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import Any, Hashable
 
 from graphengine.collections import base as collections_base
 from graphengine.comm import BatchedStream, ConnectionPool, Security, connect
-from graphengine.comm.pickled_function import pickled_function
+from graphengine.comm.pickled_function import pickled_by_value, pickled_function
 from graphengine.errors import CommClosedError
 from graphengine.graph.spec import Ref, Task
 from graphengine.distributed.cluster_ops import ClusterOps
@@ -118,6 +118,9 @@ class Client(ClusterOps):
         self._states: dict[Hashable, FutureState] = {}
         self._refcount: Counter = Counter()
         self._lock = threading.Lock()
+        # Calls handed to the loop from other threads, run in order by _run_handed_calls.
+        self._handed_calls: deque = deque()
+        self._handed_calls_scheduled = False
         self._stream: BatchedStream | None = None
         self._pool: ConnectionPool | None = None
         self._reader: asyncio.Task | None = None
@@ -264,8 +267,24 @@ class Client(ClusterOps):
             running = None
         if running is loop:
             fn(*args)
-        else:
-            loop.call_soon_threadsafe(fn, *args)
+            return
+        # A burst of submits or releases from a user thread wakes the loop once, not once
+        # per call; the calls still run in the order they were made.
+        self._handed_calls.append((fn, args))
+        if not self._handed_calls_scheduled:
+            self._handed_calls_scheduled = True
+            loop.call_soon_threadsafe(self._run_handed_calls)
+
+    def _run_handed_calls(self) -> None:
+        # Reset before draining: a call appended from now on schedules its own run.
+        self._handed_calls_scheduled = False
+        calls = self._handed_calls
+        for _ in range(len(calls)):
+            fn, args = calls.popleft()
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - one failed call must not drop the rest
+                logger.exception("%r failed on the client's loop", fn)
 
     def _send(self, msg: dict) -> None:
         if self._stream is not None and not self._stream.closed():
@@ -357,7 +376,9 @@ class Client(ClusterOps):
         if key is None:
             name = getattr(func, "__name__", type(func).__name__)
             key = f"{name}-{tokenize(func, args, kwargs) if pure else uuid.uuid4().hex}"
-        task = Task(key, func, *futures_to_refs(args), **futures_to_refs(kwargs))
+        # A by-value function keeps its pickle across submits while it cannot be stale.
+        shipped = pickled_function(func) if pickled_by_value(func) else func
+        task = Task(key, shipped, *futures_to_refs(args), **futures_to_refs(kwargs))
         (future,) = self._submit_tasks({key: task}, [key], workers, resources, retries,
                                        priority, allow_other_workers)
         return future

@@ -453,7 +453,7 @@ class Worker(WorkerMemory, Server):
             key=key, nbytes=nbytes, duration=duration, stimulus_id=f"task-finished-{key}",
             startstop=startstop))
 
-    def _run_task(self, key: Hashable, run_spec: Any) -> tuple[int, float, tuple]:
+    def _run_task(self, key: Hashable, run_spec: Any) -> tuple[int, float, list]:
         """Run a task in a task thread and store its result; (its bytes, seconds,
         (thread index, wall-clock start, stop))."""
         _current.worker = self
@@ -468,13 +468,14 @@ class Worker(WorkerMemory, Server):
                 run_spec = run_spec.task_for(key)
             result = run(run_spec, self.data)
         except BaseException:
-            self._failed_runs[key] = (thread, wall_start, activity.task_stopped(thread))
+            self._failed_runs[key] = [thread, wall_start, activity.task_stopped(thread)]
             raise
         finally:
             _current.worker = None
             _current.key = None
         duration = time.perf_counter() - start
-        startstop = (thread, wall_start, activity.task_stopped(thread))
+        # A list, not a tuple: msgpack carries lists natively, tuples as a nested pack.
+        startstop = [thread, wall_start, activity.task_stopped(thread)]
         data = self.data
         data[key] = result
         nbytes = data.nbytes(key)

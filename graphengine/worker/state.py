@@ -339,7 +339,7 @@ class WorkerState:
         ts.dependencies = set()
 
     def _report_finished(self, ts: TaskInfo, duration: float, out: list,
-                         stimulus_id: str, startstop: tuple | None = None) -> None:
+                         stimulus_id: str, startstop: list | None = None) -> None:
         msg = {"op": "task-finished", "key": ts.key, "nbytes": ts.nbytes,
                "duration": duration, "stimulus_id": stimulus_id}
         if startstop is not None:
