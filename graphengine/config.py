@@ -171,6 +171,8 @@ def _normalize(key: str) -> str:
 
 
 def _parse_env_value(text: str) -> Any:
+    if text.strip().lower() in ("inf", "+inf", "-inf", "infinity"):
+        return float(text)  # documented settings take inf ("no limit"); not a literal
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

@@ -136,6 +136,7 @@ def test_environment_variables_are_parsed_as_python_literals():
         "GRAPHENGINE_OPTIMIZATION__FUSE__ACTIVE": "False",
         "GRAPHENGINE_COMM__COMPRESSION": "None",
         "GRAPHENGINE_COMM__TIMEOUTS__CONNECT": "2.5",
+        "GRAPHENGINE_SCHEDULER__WORKER_SATURATION": "inf",
         "OTHER_VARIABLE": "ignored",
     })
     assert config.get("scheduler") == "sync"  # not a literal: kept as text
@@ -144,6 +145,7 @@ def test_environment_variables_are_parsed_as_python_literals():
     assert config.get("optimization.fuse.active") is False
     assert config.get("comm.compression") is None
     assert config.get("comm.timeouts.connect") == 2.5
+    assert config.get("scheduler.worker-saturation") == float("inf")
     config.refresh()
     assert config.get("scheduler") == "threads"
     assert config.get("num-workers") is None

@@ -81,6 +81,9 @@ class TransitionEngine:
                  log_length: int = 100_000):
         if allowed_failures < 1:
             raise ValueError(f"allowed_failures must be >= 1, got {allowed_failures!r}")
+        if isinstance(saturation, bool) or not isinstance(saturation, (int, float)):
+            raise TypeError(f"saturation must be a number (inf disables queuing), got "
+                            f"{saturation!r}")
         if not saturation > 0:
             raise ValueError(f"saturation must be > 0 (inf disables queuing), got {saturation!r}")
         self.allowed_failures = allowed_failures

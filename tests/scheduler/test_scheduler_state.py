@@ -500,3 +500,10 @@ def test_random_graphs_finish_correctly_despite_workers_dying(seed):
     assert held == {k for k in wanted if d.status(k) == "memory"}
     sim.deliver(d.remove_client("c1"), d.state)
     assert not d.state.tasks
+
+
+def test_a_saturation_that_is_not_a_number_is_refused_naming_it():
+    with pytest.raises(TypeError, match="'lots'"):
+        SchedulerState(saturation="lots")
+    with pytest.raises(ValueError, match="saturation must be > 0"):
+        SchedulerState(saturation=0)
