@@ -105,7 +105,7 @@ class Array(Collection):
     dtype : numpy dtype
     """
 
-    __slots__ = ("_graph", "name", "_chunks", "_dtype", "_fused", "__weakref__")
+    __slots__ = ("_graph", "name", "_chunks", "_dtype", "_fused", "_shape", "__weakref__")
     __array_priority__ = 11
 
     def __init__(self, graph: Any, name: str, chunks: Any, dtype: Any, shape: Any = None):
@@ -114,6 +114,7 @@ class Array(Collection):
         self._graph = graph
         self.name = name
         self._fused = None
+        self._shape: tuple | None = None  # (chunks it was summed from, shape)
         if type(chunks) is tuple and all(type(c) is tuple for c in chunks):
             self._chunks = chunks  # already normalised by the operation that built it
         else:
@@ -162,8 +163,14 @@ class Array(Collection):
 
     @property
     def shape(self) -> tuple:
-        return tuple(sum(c) if not any(is_unknown(n) for n in c) else math.nan
-                     for c in self._chunks)
+        # Summed once per chunking: building an expression over a 1,000 x 1,000-block
+        # array reads shapes a dozen times, and each sum walks every block length.
+        chunks = self._chunks
+        cached = self._shape
+        if cached is None or cached[0] is not chunks:
+            sums = (sum(c) for c in chunks)
+            cached = self._shape = (chunks, tuple(math.nan if n != n else n for n in sums))
+        return cached[1]
 
     @property
     def ndim(self) -> int:
