@@ -71,6 +71,10 @@ DEFAULTS: dict[str, Any] = {
     # Root tasks per worker thread handed out ahead of time (the rest wait queued on the
     # scheduler, so a huge graph never floods worker memory); inf disables queuing.
     "scheduler.worker-saturation": 1.1,
+    # Root tasks per worker on top of that, so the next ones are already there while the
+    # scheduler hears of a finished one and answers (on a 1-thread worker running
+    # sub-millisecond tasks, that round trip is otherwise idle time).
+    "scheduler.worker-lookahead": 2,
     # gc.set_threshold for a scheduler process (the CLI): its task records are long-lived
     # and free themselves by reference counting, so frequent collections only rescan
     # them; at 1,000,000 tasks the default thresholds cost ~25% of scheduler CPU.

@@ -113,12 +113,13 @@ class WorkerState:
         self.last_seen = now
         self.metrics: dict[str, Any] = {}
 
-    def free_slots(self, saturation: float) -> int:
-        """Root tasks this worker may still receive: ``ceil(nthreads * saturation)`` minus
-        what it is processing (at least one slot per worker so nothing starves)."""
+    def free_slots(self, saturation: float, lookahead: int = 0) -> int:
+        """Root tasks this worker may still receive: ``ceil(nthreads * saturation) +
+        lookahead`` minus what it is processing (at least one slot per worker so nothing
+        starves)."""
         if math.isinf(saturation):
             return sys.maxsize  # queuing is off: never short of slots
-        limit = max(1, math.ceil(self.nthreads * saturation))
+        limit = max(1, math.ceil(self.nthreads * saturation)) + lookahead
         return limit - len(self.processing)
 
     def __repr__(self) -> str:

@@ -101,6 +101,7 @@ class Scheduler(Server):
                                        else config.get("scheduler.worker-ttl"))
         state_kwargs.setdefault("allowed_failures", config.get("scheduler.allowed-failures"))
         state_kwargs.setdefault("saturation", config.get("scheduler.worker-saturation"))
+        state_kwargs.setdefault("lookahead", config.get("scheduler.worker-lookahead"))
         self.state = SchedulerState(**state_kwargs)
         self.layers = ShippedLayers()
         self.validate = validate

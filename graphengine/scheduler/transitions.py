@@ -66,8 +66,11 @@ class TransitionEngine:
         :class:`~graphengine.errors.KilledWorker` instead of being retried again.
     saturation : float
         Root tasks (no dependencies) go to a worker only while it processes fewer than
-        ``ceil(nthreads * saturation)``; the rest wait in the queue. ``inf`` disables
-        queuing.
+        ``ceil(nthreads * saturation) + lookahead``; the rest wait in the queue. ``inf``
+        disables queuing.
+    lookahead : int
+        Root tasks a worker holds beyond its share of threads, so that the next one is
+        already there while the scheduler hears of a finished one and answers.
     bandwidth : float
         Bytes per second assumed between workers, to weigh moving data against waiting.
     unknown_duration : float
@@ -77,7 +80,7 @@ class TransitionEngine:
     """
 
     def __init__(self, *, allowed_failures: int = 3, saturation: float = 1.1,
-                 bandwidth: float = 100e6, unknown_duration: float = 0.5,
+                 lookahead: int = 0, bandwidth: float = 100e6, unknown_duration: float = 0.5,
                  log_length: int = 100_000):
         if allowed_failures < 1:
             raise ValueError(f"allowed_failures must be >= 1, got {allowed_failures!r}")
@@ -86,8 +89,11 @@ class TransitionEngine:
                             f"{saturation!r}")
         if not saturation > 0:
             raise ValueError(f"saturation must be > 0 (inf disables queuing), got {saturation!r}")
+        if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 0:
+            raise ValueError(f"lookahead must be an int >= 0, got {lookahead!r}")
         self.allowed_failures = allowed_failures
         self.saturation = saturation
+        self.lookahead = lookahead
         self.bandwidth = bandwidth
         self.unknown_duration = unknown_duration
         self.tasks: dict[Hashable, TaskState] = {}
@@ -205,7 +211,7 @@ class TransitionEngine:
 
     def update_idle(self, ws: WorkerState) -> None:
         """Keep :attr:`idle` exact for ``ws`` after its processing set or status changed."""
-        if ws.status == "running" and ws.free_slots(self.saturation) > 0 \
+        if ws.status == "running" and ws.free_slots(self.saturation, self.lookahead) > 0 \
                 and ws.address in self.workers:
             self.idle[ws.address] = ws
         else:

@@ -507,3 +507,17 @@ def test_a_saturation_that_is_not_a_number_is_refused_naming_it():
         SchedulerState(saturation="lots")
     with pytest.raises(ValueError, match="saturation must be > 0"):
         SchedulerState(saturation=0)
+
+
+def test_lookahead_hands_each_worker_that_many_root_tasks_beyond_its_threads():
+    d = Driver(saturation=1.0, lookahead=2)
+    d.add_client("c1")
+    d.add_worker(A, nthreads=1)
+    keys = [f"r{i}" for i in range(10)]
+    out = d.update_graph("c1", {k: k for k in keys}, {}, keys=keys,
+                         order={k: i for i, k in enumerate(keys)})
+    assert d.computing(out, A) == ["r0", "r1", "r2"]
+    out = d.task_finished("r0", A, nbytes=1, duration=0.001)
+    assert d.computing(out, A) == ["r3"]
+    with pytest.raises(ValueError, match="lookahead must be an int >= 0, got -1"):
+        SchedulerState(lookahead=-1)
