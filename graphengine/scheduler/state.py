@@ -524,7 +524,8 @@ class SchedulerState(TransitionEngine):
         for address, ws in self.workers.items():
             assert abs(ws.occupancy - sum(ws.processing.values())) < 1e-6, address
             assert ws.nbytes == sum(max(ts.nbytes, 0) for ts in ws.has_what), address
-            should_idle = ws.status == "running" and ws.free_slots(self.saturation, self.lookahead) > 0
+            slots = ws.free_slots(self.saturation, self.lookahead)
+            should_idle = ws.status == "running" and slots > 0
             assert (address in self.idle) == should_idle, address
         if self.queue and any(ts.state == "queued" for _, _, ts in self.queue):
             assert not self.idle, "tasks are queued while a worker has a free slot"
