@@ -376,9 +376,7 @@ class Client(ClusterOps):
         if key is None:
             name = getattr(func, "__name__", type(func).__name__)
             key = f"{name}-{tokenize(func, args, kwargs) if pure else uuid.uuid4().hex}"
-        # A by-value function keeps its pickle across submits while it cannot be stale.
-        shipped = pickled_function(func) if pickled_by_value(func) else func
-        task = Task(key, shipped, *futures_to_refs(args), **futures_to_refs(kwargs))
+        task = Task(key, _function_to_ship(func, 1), *futures_to_refs(args), **futures_to_refs(kwargs))
         (future,) = self._submit_tasks({key: task}, [key], workers, resources, retries,
                                        priority, allow_other_workers)
         return future
@@ -407,8 +405,7 @@ class Client(ClusterOps):
             prefix = key or name
             keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in arg_tuples]
         kw = futures_to_refs(kwargs)
-        # Pickled once for all these tasks, not once per task (see PickledFunction).
-        shared = pickled_function(func) if len(arg_tuples) > 1 else func
+        shared = _function_to_ship(func, len(arg_tuples))
         tasks = {k: Task(k, shared, *futures_to_refs(a), **kw) for k, a in zip(keys, arg_tuples)}
         return self._submit_tasks(tasks, keys, workers, resources, retries, priority,
                                   allow_other_workers)
@@ -666,3 +663,12 @@ def _as_coroutine(fn: Callable[[], None]) -> Callable[[], Any]:
         fn()
 
     return run
+
+
+def _function_to_ship(func: Callable, ntasks: int) -> Callable:
+    """``func`` as the tasks of one submission carry it: pickled once for all of them
+    (see PickledFunction), and reused across submissions while that cannot be stale. A
+    lone task of an importable function pickles it by name faster on its own."""
+    if ntasks > 1 or pickled_by_value(func):
+        return pickled_function(func)
+    return func
