@@ -12,6 +12,7 @@ processes schedulers differ only in their pool: how a batch of tasks is run.
 """
 from __future__ import annotations
 
+import contextlib
 import heapq
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -177,8 +178,10 @@ def execute(graph: Mapping[Key, Any], keys: Iterable[Key], pool: Pool, *,
                 complete(key, task(data))
                 finished += 1
         else:
-            finished = _drive_pool(pool, graph, data, ready, key_of, complete, computation,
-                                   callbacks, state, max_batch, total_tasks)
+            limit_blas = getattr(pool, "limit_blas", None)
+            with limit_blas(len(ready)) if limit_blas else contextlib.nullcontext():
+                finished = _drive_pool(pool, graph, data, ready, key_of, complete,
+                                       computation, callbacks, state, max_batch, total_tasks)
         if finished < total_tasks:
             # Nothing running and nothing ready: the graph cannot finish.
             stuck = sorted(waiting, key=repr)[:5]
