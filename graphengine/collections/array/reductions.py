@@ -377,7 +377,13 @@ def _moment_chunk(x: np.ndarray, axis: tuple, keepdims: bool, dtype: Any, nan: b
         total = (np.nansum if nan else np.sum)(x, axis=axis, keepdims=True, dtype=dtype)
         mu = total / np.maximum(n, 1)
         d = x - mu
-        sq = (d * np.conj(d)).real if np.iscomplexobj(d) else d * d
+        if type(d) is np.ndarray:
+            # Square the one temporary in place: a second block-sized array costs about
+            # as much as the arithmetic (a fresh allocation page-faults on every page).
+            np.multiply(d, np.conj(d) if np.iscomplexobj(d) else d, out=d)
+            sq = d.real
+        else:  # a 0-d block gives a scalar; array subclasses keep their own operators
+            sq = (d * np.conj(d)).real if np.iscomplexobj(d) else d * d
         m2 = (np.nansum if nan else np.sum)(sq, axis=axis, keepdims=True)
     return {"n": n, "mean": mu, "m2": m2}
 
