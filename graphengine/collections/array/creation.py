@@ -23,6 +23,7 @@ from graphengine.collections.array.chunks import chunk_offsets, normalize_chunks
 from graphengine.collections.array.core import Array, implements, layer_graph
 from graphengine.collections.array.elementwise import new_name
 from graphengine.collections.array.layer import Blockwise, PerBlock
+from graphengine.collections.array.sliced_sources import register_block_subset
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
@@ -171,6 +172,24 @@ def _full_block(shape: tuple, fill_value: Any, dtype: np.dtype) -> np.ndarray:
 
 def _empty_block(shape: tuple, dtype: np.dtype) -> np.ndarray:
     return np.empty(shape, dtype=dtype)
+
+
+def _part_shape(shape: tuple, local: tuple) -> tuple:
+    """The shape of ``block[local]`` for a block of ``shape`` (nothing allocated)."""
+    return np.broadcast_to(np.empty((), dtype=np.int8), shape)[local].shape
+
+
+def _full_block_part(shape: tuple, fill_value: Any, dtype: np.dtype, local: tuple
+                     ) -> np.ndarray:
+    return np.full(_part_shape(shape, local), fill_value, dtype=dtype)
+
+
+def _empty_block_part(shape: tuple, dtype: np.dtype, local: tuple) -> np.ndarray:
+    return np.empty(_part_shape(shape, local), dtype=dtype)
+
+
+register_block_subset(_full_block, _full_block_part)
+register_block_subset(_empty_block, _empty_block_part)
 
 
 def _shape_tuple(shape: Any) -> tuple:

@@ -26,6 +26,7 @@ import numpy as np
 from graphengine.collections.array.chunks import chunk_offsets, is_unknown
 from graphengine.collections.array.core import Array, layer_graph
 from graphengine.collections.array.elementwise import new_name
+from graphengine.collections.array.sliced_sources import slice_source
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
@@ -205,6 +206,9 @@ def _basic(x: Array, index: tuple) -> Array:
         axis += 1
     name = new_name("getitem", x.name, index)
     out_chunks = tuple(c for _, c in per_entry if c is not None)
+    sliced = slice_source(x, per_entry, name, out_chunks)
+    if sliced is not None:
+        return sliced
     tasks = {}
     for combo in itertools.product(*(range(len(p)) for p, _ in per_entry)):
         in_coords, local, out_coords = [], [], []
