@@ -106,3 +106,58 @@ def test_a_persisted_array_is_sliced_as_stored_data():
     x = ga.random.default_rng(1).random((9, 9), chunks=3)
     kept = x.persist(scheduler="sync")
     np.testing.assert_array_equal(run(kept[::2, 1]), run(x)[::2, 1])
+
+
+class _RecordingStore:
+    """An h5py-like store: shape, dtype and reads by tuples of step-1 slices only."""
+
+    def __init__(self, data: np.ndarray):
+        self.data, self.shape, self.dtype = data, data.shape, data.dtype
+        self.reads: list = []
+
+    def __getitem__(self, index):
+        assert isinstance(index, tuple) and len(index) == self.data.ndim, index
+        for s in index:
+            assert isinstance(s, slice) and s.step in (None, 1), index
+        self.reads.append(index)
+        return self.data[index].copy()
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(0, 9), min_size=1, max_size=3), data=st.data())
+def test_a_slice_of_a_stored_array_reads_only_step_one_boxes(shape, data):
+    shape = tuple(shape)
+    a = np.arange(int(np.prod(shape)), dtype=np.int32).reshape(shape)
+    store = _RecordingStore(a)
+    chunks = tuple(data.draw(st.integers(1, max(n, 1))) for n in shape)
+    x = ga.from_array(store, chunks=chunks, lock=data.draw(st.booleans()))
+    index = _index(data, shape)
+    got = x[index]
+    assert got.shape == a[index].shape
+    np.testing.assert_array_equal(run(got), a[index])
+    np.testing.assert_array_equal(run(ga.from_array(a, chunks=chunks)[index]), a[index])
+
+
+def test_a_prefix_of_a_stored_array_reads_only_the_prefix():
+    store = _RecordingStore(np.arange(20 * 30.0).reshape(20, 30))
+    x = ga.from_array(store, chunks=(7, 8))
+    np.testing.assert_array_equal(run(x[:3, 5:]), store.data[:3, 5:])
+    read = sum(np.prod([s.stop - s.start for s in r]) for r in store.reads)
+    assert read == 3 * 25  # not the 7 x 30 of the whole first row of blocks
+    store.reads.clear()
+    np.testing.assert_array_equal(run(x[2:16:6, 29]), store.data[2:16:6, 29])
+    assert sorted((r[0].start, r[0].stop, r[1].start, r[1].stop) for r in store.reads) == [
+        (2, 3, 29, 30), (8, 9, 29, 30), (14, 15, 29, 30)]
+
+
+def test_a_slice_of_a_memmap_copies_only_what_it_keeps(tmp_path):
+    path = tmp_path / "m.npy"
+    np.save(path, np.arange(100.0).reshape(10, 10))
+    mm = np.load(path, mmap_mode="r")
+    x = ga.from_array(mm, chunks=5)
+    got = run(x[::3, 1])
+    np.testing.assert_array_equal(got, mm[::3, 1])
+    assert type(got) is np.ndarray and not isinstance(got.base, np.memmap)
+    part = run(x[:5:2, :5:2])  # one block's every other row and column
+    np.testing.assert_array_equal(part, mm[:5:2, :5:2])
+    assert part.base is None  # a copy of the 3 x 3 kept, not a view of a 5 x 5 copy

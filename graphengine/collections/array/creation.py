@@ -71,17 +71,53 @@ def from_block_function(func: Callable, per_block: Sequence[Callable], chunks: t
 
 # --- from_array -----------------------------------------------------------------------------
 
-def _getter(source: Any, index: tuple, lock: Any = None, asarray: bool = True) -> Any:
+def _read(source: Any, index: tuple, lock: Any) -> Any:
     if lock is not None:
         with lock:
-            block = source[index]
-    else:
-        block = source[index]
+            return source[index]
+    return source[index]
+
+
+def _finish_read(source: Any, block: Any, asarray: bool) -> Any:
     if asarray:
         block = np.asarray(block)
         if type(source) is np.memmap or isinstance(source, np.memmap):
             block = np.array(block)  # a memmap slice would keep the file open in results
     return block
+
+
+def _getter(source: Any, index: tuple, lock: Any = None, asarray: bool = True) -> Any:
+    return _finish_read(source, _read(source, index, lock), asarray)
+
+
+def _getter_part(source: Any, index: tuple, lock: Any, asarray: bool, local: tuple) -> Any:
+    """``_getter(source, index, ...)[local]``, reading only the box of ``index`` that
+    ``local`` keeps. The source still sees only a tuple of step-1 slices, as for a whole
+    block; steps, ints and new axes apply to what was read."""
+    box, post = [], []
+    axes = iter(index)
+    for loc in local:
+        if loc is None:
+            post.append(None)
+            continue
+        s = next(axes)
+        lo, hi = s.start or 0, s.stop
+        if isinstance(loc, slice):
+            rows = range(*loc.indices(hi - lo))
+            if len(rows) == 0:
+                box.append(slice(lo, lo))
+                post.append(slice(None))
+                continue
+            first, last = min(rows[0], rows[-1]), max(rows[0], rows[-1])
+            box.append(slice(lo + first, lo + last + 1))
+            post.append(slice(None, None, rows.step))  # from the far end when negative
+        else:
+            box.append(slice(lo + loc, lo + loc + 1))
+            post.append(0)
+    return _finish_read(source, _read(source, tuple(box), lock)[tuple(post)], asarray)
+
+
+register_block_subset(_getter, _getter_part)
 
 
 def from_array(x: Any, chunks: Any = "auto", name: str | None = None, lock: Any = False,

@@ -1,8 +1,9 @@
-"""Slicing pushed into the layer that makes the blocks: ``zeros(...)[::2]`` or
-``random(...)[:10]`` makes only the part of each block it keeps.
+"""Slicing pushed into the layer that makes the blocks: ``zeros(...)[::2]``,
+``random(...)[:10]`` or ``from_array(h5py_dataset)[:100]`` makes or reads only the part of
+each block it keeps.
 
 A creation function whose blocks are computed from their position (constants, random
-draws) can register a *subset* function: ``subset(*block_args, local)`` must return
+draws) or read from one stored object (``from_array``) can register a *subset* function: ``subset(*block_args, local)`` must return
 exactly ``func(*block_args)[local]``, without making what ``local`` drops. Basic
 indexing of such an array then builds a new source layer instead of a getitem layer
 over the old one: each output block calls ``subset`` with the one input block's
@@ -21,6 +22,7 @@ from typing import Any
 
 from graphengine.collections.array.core import Array, layer_graph
 from graphengine.collections.array.layer import Blockwise, PerBlock
+from graphengine.graph.layers import HighLevelGraph
 
 __all__ = ["register_block_subset", "slice_source"]
 
@@ -56,7 +58,11 @@ class _SubsetBlock:
         self.subset, self.args, self.symbols = subset, args, symbols
         self.per_entry, self.kwargs = per_entry, kwargs
 
-    def __call__(self, out_coords: tuple) -> Any:
+    def __call__(self, *leading: Any) -> Any:
+        # The values of the source's whole-key inputs (a from_array's stored object),
+        # then this block's coordinates.
+        out_coords = leading[-1]
+        inputs = iter(leading[:-1])
         in_coords, local = [], []
         k = 0
         for plan, has_axis in self.per_entry:
@@ -69,7 +75,8 @@ class _SubsetBlock:
                 in_coords.append(b)
             local.append(loc)
         at = dict(zip(self.symbols, in_coords))
-        values = [v.func(tuple(at[s] for s in ind)) if type(v) is PerBlock else v
+        values = [v.func(tuple(at[s] for s in ind)) if type(v) is PerBlock
+                  else next(inputs) if ind == () else v
                   for v, ind in self.args]
         return self.subset(*values, tuple(local), **self.kwargs)
 
@@ -89,15 +96,29 @@ def slice_source(x: Array, per_entry: list, name: str, out_chunks: tuple) -> Arr
     ``per_entry`` holds, per index entry, ``(plan, out_chunks_or_None)``: ``plan`` lists
     ``(input block or None, local index)`` per output block along that entry.
     """
-    layer = x._graph.layers.get(x.name)
-    if type(layer) is not Blockwise or layer.input_names() or not out_chunks:
+    graph = x._graph
+    layer = graph.layers.get(x.name)
+    if type(layer) is not Blockwise or not out_chunks:
         return None
     subset = _SUBSETS.get(layer.func)
     if subset is None:
         return None
+    # Inputs read whole (ind ``()``: one key, like a from_array's stored object) stay
+    # inputs of the new layer; a source reading blocks of another array is no source.
+    whole = [v for v, ind in layer.args if ind == () and type(v) is str]
+    if len(whole) != len(layer.input_names()):
+        return None
     entries = tuple((tuple(plan), c is not None) for plan, c in per_entry)
     call = _SubsetBlock(subset, layer.args, layer.out_ind, entries, layer.kwargs)
     ind = tuple(range(len(out_chunks)))
-    new = Blockwise(name, ind, call, [(PerBlock(_OutCoords()), ind)], {},
+    new = Blockwise(name, ind, call,
+                    [(v, ()) for v in whole] + [(PerBlock(_OutCoords()), ind)],
+                    {v: () for v in whole},
                     new_axes={i: len(c) for i, c in enumerate(out_chunks)})
-    return Array(layer_graph(name, new), name, out_chunks, x.dtype)
+    if not whole:
+        return Array(layer_graph(name, new), name, out_chunks, x.dtype)
+    layers = {v: graph.layers[v] for v in whole}
+    layers[name] = new
+    deps = {v: set() for v in whole}
+    deps[name] = set(whole)
+    return Array(HighLevelGraph(layers, deps), name, out_chunks, x.dtype)
