@@ -32,8 +32,9 @@ DEFAULTS: dict[str, Any] = {
     # Worker threads/processes for the local pools; None means the number of cores.
     "num-workers": None,
     # Threads each BLAS/OpenMP call may use while the threads scheduler runs a graph that
-    # starts with several runnable tasks: "auto" = cores // busy pool threads (at least
-    # 1), an int, or None to leave the libraries' own setting alone.
+    # starts with several runnable tasks ("auto" = cores // busy pool threads, at least
+    # 1), and in worker processes a nanny starts ("auto" = 1); an int sets that many,
+    # None leaves the libraries' own setting alone.
     "blas-threads": "auto",
     # --- graph optimisation ----------------------------------------------------------
     # Fuse linear chains of tasks into one task before execution.

@@ -30,7 +30,7 @@ from typing import Any
 
 from graphengine import config
 
-__all__ = ["blas_thread_limit", "blas_limit_for"]
+__all__ = ["blas_thread_limit", "blas_limit_for", "blas_threads_setting"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +56,26 @@ def blas_limit_for(parallel: int, pool_threads: int, cores: int | None = None) -
     The ``blas-threads`` configuration value decides: ``"auto"`` gives ``cores`` divided
     by the threads that can be busy at once, an int is used as given, None never limits.
     """
-    setting = config.get("blas-threads")
+    setting = blas_threads_setting()
     busy = min(parallel, pool_threads)
     if setting is None or busy < 2:
         return None
     if setting == "auto":
         return max(1, (cores or os.cpu_count() or 1) // busy)
+    return setting
+
+
+def blas_threads_setting() -> str | int | None:
+    """The ``blas-threads`` configuration value: ``"auto"``, a positive int or None.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting, for any other value.
+    """
+    setting = config.get("blas-threads")
+    if setting is None or setting == "auto":
+        return setting
     if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
         raise ValueError(f"blas-threads must be 'auto', None or a positive int, "
                          f"not {setting!r}")

@@ -16,13 +16,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import psutil
 
+from graphengine.local.blas_threads import blas_threads_setting
 from graphengine.worker.memory import MemoryThresholds
 
-__all__ = ["Nanny", "run_workers", "MALLOC_ENV"]
+__all__ = ["Nanny", "run_workers", "MALLOC_ENV", "worker_environment"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,29 @@ logger = logging.getLogger(__name__)
 #: spilled everything still showed ~200 MiB of RSS. Fixed thresholds keep large
 #: blocks in mmap (returned on free) and let the heap be trimmed.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
+
+
+#: Variables that size the thread pools of BLAS and OpenMP libraries.
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a worker process the nanny starts: ``base`` plus, where
+    ``base`` does not set them, :data:`MALLOC_ENV` and the BLAS thread variables.
+
+    A worker's task threads (and the host's other workers) already fill the cores: with
+    the ``blas-threads`` config at ``"auto"``, each BLAS/OpenMP call in a worker gets one
+    thread, as Dask's nanny does; an int sets that many; None leaves them unset.
+    """
+    env = dict(base, GRAPHENGINE_NANNY="1")
+    for name, value in MALLOC_ENV.items():
+        env.setdefault(name, value)
+    setting = blas_threads_setting()
+    if setting is not None:
+        threads = 1 if setting == "auto" else setting
+        for name in BLAS_THREAD_VARIABLES:
+            env.setdefault(name, str(threads))
+    return env
 
 
 #: Consecutive memory checks (``poll_interval`` apart) over the terminate threshold
@@ -71,10 +95,8 @@ class Nanny:
 
     def _spawn(self) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "graphengine.worker.cli", *self.worker_args, "--no-nanny"]
-        env = dict(os.environ, GRAPHENGINE_NANNY="1")
-        for name, value in MALLOC_ENV.items():
-            env.setdefault(name, value)
-        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env)
+        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                        env=worker_environment(os.environ))
         logger.info("nanny started worker process %d", self.process.pid)
         return self.process
 
