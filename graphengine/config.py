@@ -31,10 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "scheduler": "threads",
     # Worker threads/processes for the local pools; None means the number of cores.
     "num-workers": None,
-    # Threads each BLAS/OpenMP call may use while the threads scheduler runs a graph that
-    # starts with several runnable tasks ("auto" = cores // busy pool threads, at least
-    # 1), and in worker processes a nanny starts ("auto" = 1); an int sets that many,
-    # None leaves the libraries' own setting alone.
+    # Threads each BLAS/OpenMP call may use while the threads scheduler has several tasks
+    # to run at once ("auto" = cores // busy pool threads, at least 1), and in worker
+    # processes a nanny starts ("auto" = 1); an int sets that many, None leaves the
+    # libraries' own setting alone.
     "blas-threads": "auto",
     # --- graph optimisation ----------------------------------------------------------
     # Fuse linear chains of tasks into one task before execution.

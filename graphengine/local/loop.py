@@ -178,10 +178,8 @@ def execute(graph: Mapping[Key, Any], keys: Iterable[Key], pool: Pool, *,
                 complete(key, task(data))
                 finished += 1
         else:
-            limit_blas = getattr(pool, "limit_blas", None)
-            with limit_blas(len(ready)) if limit_blas else contextlib.nullcontext():
-                finished = _drive_pool(pool, graph, data, ready, key_of, complete,
-                                       computation, callbacks, state, max_batch, total_tasks)
+            finished = _drive_pool(pool, graph, data, ready, key_of, complete, computation,
+                                   callbacks, state, max_batch, total_tasks)
         if finished < total_tasks:
             # Nothing running and nothing ready: the graph cannot finish.
             stuck = sorted(waiting, key=repr)[:5]
@@ -208,6 +206,16 @@ def _drive_pool(pool: Pool, graph: Mapping[Key, Any], data: dict, ready: list, k
                 complete: Any, computation: Computation, callbacks: list, state: Any,
                 max_batch: int, total_tasks: int) -> int:
     """Hand ready tasks to ``pool`` in batches until all ran; return how many did."""
+    make_cap = getattr(pool, "blas_cap", None)
+    with make_cap() if make_cap is not None else contextlib.nullcontext() as blas:
+        return _drive_pool_capped(pool, graph, data, ready, key_of, complete, computation,
+                                  callbacks, state, max_batch, total_tasks, blas)
+
+
+def _drive_pool_capped(pool: Pool, graph: Mapping[Key, Any], data: dict, ready: list,
+                       key_of: list, complete: Any, computation: Computation,
+                       callbacks: list, state: Any, max_batch: int, total_tasks: int,
+                       blas: Any) -> int:
     nworkers = max(1, pool.nworkers)
     in_flight = 0
     finished = 0
@@ -221,6 +229,9 @@ def _drive_pool(pool: Pool, graph: Mapping[Key, Any], data: dict, ready: list, k
         # at a time, so many ready roots (e.g. array blocks) are not all started before
         # the tasks that consume and release them. Until a task has finished its cost is
         # unknown, so each idle worker gets one.
+        if blas is not None and in_flight == 0:
+            # Nothing of ours runs: the moment to size BLAS for what starts now.
+            blas.runnable(len(ready))
         while ready and in_flight < nworkers:
             size = len(ready) // (nworkers - in_flight)
             if finished:

@@ -13,11 +13,11 @@ import os
 import queue
 import threading
 from collections.abc import Mapping
-from typing import Any, ContextManager
+from typing import Any
 
 from graphengine.graph.spec import Key
 from graphengine.local.batch import run_batch
-from graphengine.local.blas_threads import blas_thread_limit
+from graphengine.local.blas_threads import BlasThreadCap
 
 __all__ = ["ThreadPool", "get_threads", "default_thread_pool", "in_pool_thread"]
 
@@ -68,10 +68,10 @@ class ThreadPool:
             results.put(outcome)
             del outcome, results
 
-    def limit_blas(self, parallel: int) -> ContextManager[None]:
-        """Held while a computation that starts with ``parallel`` runnable tasks runs:
-        caps BLAS threads so this pool's threads do not oversubscribe the cores."""
-        return blas_thread_limit(parallel, self.nworkers)
+    def blas_cap(self) -> BlasThreadCap:
+        """The BLAS thread cap of one computation on this pool (see
+        :mod:`graphengine.local.blas_threads`)."""
+        return BlasThreadCap(self.nworkers)
 
     def submit(self, batch: list, data: Mapping, computation: Any) -> None:
         if computation.results is None:

@@ -35,6 +35,8 @@ def _collect(*seen: int) -> list:
 
 
 def _wide_graph(n: int) -> dict:
+    """``n`` leaves and a task collecting them. Run it with ``n`` pool threads: the leaves
+    then all start at once, so they are sure to run under the same cap."""
     graph = {f"leaf-{i}": Task(f"leaf-{i}", _seen_by_task, i) for i in range(n)}
     graph["all"] = Task("all", _collect, *[Ref(f"leaf-{i}") for i in range(n)])
     return graph
@@ -44,16 +46,31 @@ def test_parallel_tasks_run_with_the_cap_and_the_setting_comes_back() -> None:
     with threadpool_limits(limits=3, user_api="blas"):
         assert _blas_threads() == 3
         with config.set({"blas-threads": 1}):
-            seen = get(_wide_graph(6), "all", scheduler="threads", num_workers=2)
-        assert seen == [1] * 6
+            seen = get(_wide_graph(2), "all", scheduler="threads", num_workers=2)
+        assert seen == [1] * 2
         assert _blas_threads() == 3
 
 
 def test_auto_divides_the_cores_by_the_busy_threads() -> None:
     with threadpool_limits(limits=7, user_api="blas"):
-        seen = get(_wide_graph(4), "all", scheduler="threads", num_workers=2)
-        assert set(seen) == {blas_limit_for(4, 2)}
+        seen = get(_wide_graph(2), "all", scheduler="threads", num_workers=2)
+        assert set(seen) == {blas_limit_for(2, 2)}
         assert _blas_threads() == 7
+
+
+def _seen_last(*seen: int) -> list:
+    return [*seen, _blas_threads()]
+
+
+def test_a_task_left_to_run_alone_gets_the_librarys_threads_back() -> None:
+    # Like the one product of two blocks that follows drawing them: the blocks run
+    # capped, the product alone with every thread.
+    graph = _wide_graph(2)
+    graph["all"] = Task("all", _seen_last, Ref("leaf-0"), Ref("leaf-1"))
+    with threadpool_limits(limits=3, user_api="blas"):
+        with config.set({"blas-threads": 1}):
+            assert get(graph, "all", scheduler="threads", num_workers=2) == [1, 1, 3]
+        assert _blas_threads() == 3
 
 
 def test_a_single_runnable_task_keeps_every_blas_thread() -> None:
@@ -66,7 +83,7 @@ def test_a_single_runnable_task_keeps_every_blas_thread() -> None:
 def test_none_leaves_the_library_alone() -> None:
     with threadpool_limits(limits=3, user_api="blas"):
         with config.set({"blas-threads": None}):
-            assert get(_wide_graph(4), "all", scheduler="threads", num_workers=2) == [3] * 4
+            assert get(_wide_graph(2), "all", scheduler="threads", num_workers=2) == [3] * 2
 
 
 def test_overlapping_computations_restore_only_when_the_last_ends() -> None:
