@@ -184,52 +184,115 @@ def solve(a: Any, b: Any) -> Array:
     return lstsq(a, b)[0]
 
 
+def _max_from_zero(ax: Array, axis: Any, keepdims: bool) -> Array:
+    """``ax.max(axis, initial=0)``: NumPy's norms take the maximum from 0, so the
+    inf-norm of an empty vector (or ``ord=1``/``inf`` of an empty matrix) is 0.0 rather
+    than the "zero-size array to reduction" error a plain max raises."""
+    from graphengine.collections.array import reductions as red
+    kw = {"initial": 0}
+    return red.reduction(ax, np.max, np.max, axis=axis, keepdims=keepdims, dtype=ax.dtype,
+                         chunk_kwargs=kw, aggregate_kwargs=kw)
+
+
 @implements(np.linalg.norm)
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Array:
-    """Vector or matrix norm (``np.linalg.norm``); 2/-2/'nuc' matrix norms need a
-    tall-and-skinny matrix (they use TSQR)."""
+    """Vector or matrix norm (``np.linalg.norm``).
+
+    Parameters
+    ----------
+    x : array_like
+        Input; integer and boolean input is cast to float64 first, as NumPy does.
+    ord : {None, int, float, inf, -inf, 'fro', 'f', 'nuc'}, optional
+        Order of the norm (see ``np.linalg.norm``). The 2/-2/'nuc' matrix norms need a
+        tall-and-skinny 2-d matrix (they use TSQR).
+    axis : None, int or 2-tuple of ints, optional
+        Axis of vector norms, or pair of axes of matrix norms. ``None`` means the whole
+        array for ``ord=None`` (and 'fro' on 2-d, 2 on 1-d), else a vector norm of 1-d or
+        a matrix norm of 2-d input.
+    keepdims : bool, optional
+        Keep the normed axes with length one.
+
+    Returns
+    -------
+    Array
+        The norm, floating point (float64 unless the input was already inexact).
+
+    Raises
+    ------
+    numpy.exceptions.AxisError
+        If an axis is out of range.
+    TypeError
+        If ``axis`` is not None, an integer or a tuple of integers.
+    ValueError
+        For duplicate matrix axes, an order invalid for vectors/matrices, or input whose
+        number of dimensions does not fit ``ord`` with ``axis=None``.
+    """
+    from numpy.lib.array_utils import normalize_axis_index
+
     from graphengine.collections.array import reductions as red
     x = asarray(x)
-    if axis is None and (ord is None or x.ndim == 1 or (x.ndim == 2 and ord is not None)):
-        axis = tuple(range(x.ndim)) if ord is None or x.ndim == 2 else (0,)
-        if ord is None:
+    # Like numpy.linalg.norm: abs(x) ** 2 (or ** ord) on integers overflows (int8 100**2)
+    # or rejects negative powers, and ord=1/inf norms must be float as well.
+    if not np.issubdtype(x.dtype, np.inexact) and x.dtype != object:
+        x = x.astype(float)
+    nd = x.ndim
+    if axis is None:
+        # NumPy's fast path: the 2-norm of the flattened array, whatever ndim is.
+        if ord is None or (isinstance(ord, str) and ord in ("f", "fro") and nd == 2) or (
+                not isinstance(ord, str) and ord == 2 and nd == 1):
             return red.sum(abs(x) ** 2, axis=None, keepdims=keepdims) ** 0.5
-    if isinstance(axis, int):
+        axis = tuple(range(nd))
+    elif not isinstance(axis, tuple):
+        try:
+            axis = int(axis)
+        except Exception as e:
+            raise TypeError("'axis' must be None, an integer or a tuple of integers") from e
         axis = (axis,)
-    axis = tuple(a % x.ndim for a in axis)
     ax = abs(x)
     if len(axis) == 1:
+        # AxisError (IndexError and ValueError), as NumPy's reductions raise it.
+        axis = (normalize_axis_index(axis[0], nd),)
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
         if ord is None or ord == 2:
             return red.sum(ax ** 2, axis=axis, keepdims=keepdims) ** 0.5
         if ord == np.inf:
-            return red.max(ax, axis=axis, keepdims=keepdims)
+            return _max_from_zero(ax, axis, keepdims)
         if ord == -np.inf:
             return red.min(ax, axis=axis, keepdims=keepdims)
         if ord == 0:
-            return red.sum(x != 0, axis=axis, keepdims=keepdims, dtype=float)
+            # The count keeps the input's (real) float precision, as NumPy.
+            real = np.empty(0, x.dtype).real.dtype
+            return red.sum(x != 0, axis=axis, keepdims=keepdims, dtype=real)
         if ord == 1:
             return red.sum(ax, axis=axis, keepdims=keepdims)
-        if isinstance(ord, str):
-            raise ValueError(f"Invalid norm order '{ord}' for vectors")
-        return red.sum(ax ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+        # A Python float exponent is "weak" (NEP 50), so float32 input stays float32 like
+        # NumPy's in-place ``absx **= ord``.
+        p = float(ord)
+        return red.sum(ax ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
     if len(axis) != 2:
         raise ValueError("Improper number of dimensions to norm.")
-    r0, c0 = axis
+    r0, c0 = (normalize_axis_index(a, nd) for a in axis)
+    if r0 == c0:
+        raise ValueError("Duplicate axes given.")
+    axis = (r0, c0)
     if ord in (None, "fro", "f"):
         return red.sum(ax ** 2, axis=axis, keepdims=keepdims) ** 0.5
     if ord == 1:
-        out = red.max(red.sum(ax, axis=r0, keepdims=True), axis=c0, keepdims=True)
+        out = _max_from_zero(red.sum(ax, axis=r0, keepdims=True), c0, True)
     elif ord == -1:
         out = red.min(red.sum(ax, axis=r0, keepdims=True), axis=c0, keepdims=True)
     elif ord == np.inf:
-        out = red.max(red.sum(ax, axis=c0, keepdims=True), axis=r0, keepdims=True)
+        out = _max_from_zero(red.sum(ax, axis=c0, keepdims=True), r0, True)
     elif ord == -np.inf:
         out = red.min(red.sum(ax, axis=c0, keepdims=True), axis=r0, keepdims=True)
     elif ord in (2, -2, "nuc"):
         if x.ndim != 2:
             raise NotImplementedError("2/-2/'nuc' norms are supported for 2-d arrays")
         _, s, _ = svd(x if x.shape[0] >= x.shape[1] else x.T)
-        out = s.max() if ord == 2 else (s.min() if ord == -2 else s.sum())
+        # The largest singular value from 0, like NumPy's amax(..., initial=0) (empty).
+        out = (_max_from_zero(s, 0, False) if ord == 2 else
+               (s.min() if ord == -2 else s.sum()))
         if keepdims:
             out = out.reshape((1, 1))
         return out

@@ -77,24 +77,58 @@ def _tensordot_block(a: np.ndarray, b: np.ndarray, axes: tuple) -> np.ndarray:
     return np.tensordot(a, b, axes=axes)
 
 
-@implements(np.tensordot)
-def tensordot(a: Any, b: Any, axes: Any = 2) -> Array:
-    """Sum products over the given axes (``np.tensordot``)."""
-    a, b = asarray(a), asarray(b)
+def _tensordot_axes(axes: Any, a_shape: tuple, b_shape: tuple) -> tuple[list, list]:
+    """``np.tensordot``'s ``axes`` as two lists of non-negative axes, checked as NumPy does.
+
+    Raises
+    ------
+    ValueError
+        For duplicate axes or a length/shape mismatch ("shape-mismatch for sum").
+    IndexError
+        For an axis out of range (NumPy indexes ``a.shape`` with it, so a plain
+        IndexError), checked pair by pair in NumPy's order. ``%`` would silently wrap it.
+    """
     if isinstance(axes, (int, np.integer)):
-        a_axes = list(range(a.ndim - axes, a.ndim))
-        b_axes = list(range(axes))
+        # NumPy's form: with ``axes`` > ndim the negative axes are out of range.
+        a_axes, b_axes = list(range(-int(axes), 0)), list(range(int(axes)))
     else:
         a_axes, b_axes = axes
-        a_axes = [a_axes] if isinstance(a_axes, int) else list(a_axes)
-        b_axes = [b_axes] if isinstance(b_axes, int) else list(b_axes)
-    a_axes = [x % a.ndim for x in a_axes]
-    b_axes = [x % b.ndim for x in b_axes]
+        a_axes = list(a_axes) if np.ndim(a_axes) else [a_axes]
+        b_axes = list(b_axes) if np.ndim(b_axes) else [b_axes]
+    for which in (a_axes, b_axes):
+        if len(set(which)) != len(which):
+            raise ValueError("duplicate axes are not allowed in tensordot")
     if len(a_axes) != len(b_axes):
         raise ValueError("shape-mismatch for sum")
+    out_a, out_b = [], []
     for i, j in zip(a_axes, b_axes):
-        if a.shape[i] != b.shape[j]:
+        for name, ax, shape in (("a", i, a_shape), ("b", j, b_shape)):
+            if not -len(shape) <= ax < len(shape):
+                raise IndexError(f"tensordot: axis {ax} is out of bounds for operand {name} "
+                                 f"of dimension {len(shape)}")
+        if a_shape[i] != b_shape[j]:
             raise ValueError("shape-mismatch for sum")
+        out_a.append(int(i) % len(a_shape))
+        out_b.append(int(j) % len(b_shape))
+    # Distinct raw axes can still name one axis (1 and -1 of a 2-d operand).
+    if len(set(out_a)) != len(out_a) or len(set(out_b)) != len(out_b):
+        raise ValueError("duplicate axes are not allowed in tensordot")
+    return out_a, out_b
+
+
+@implements(np.tensordot)
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Array:
+    """Sum products over the given axes (``np.tensordot``).
+
+    Raises
+    ------
+    IndexError
+        If an axis is out of range for its operand (as NumPy).
+    ValueError
+        For duplicate axes or mismatched lengths ("shape-mismatch for sum").
+    """
+    a, b = asarray(a), asarray(b)
+    a_axes, b_axes = _tensordot_axes(axes, a.shape, b.shape)
     dtype = np.result_type(a.dtype, b.dtype)
     letters = iter(string.ascii_letters)
     a_ind = [next(letters) for _ in range(a.ndim)]
@@ -185,13 +219,37 @@ def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any, **kwargs: Any) -> Array:
     return elemwise(ufunc, a[(Ellipsis,) + (None,) * b.ndim], b, **kwargs)
 
 
-def _einsum_block(*blocks: Any, subscripts: str) -> np.ndarray:
-    return np.einsum(subscripts, *blocks)
+def _einsum_block(*blocks: Any, subscripts: str, dtype: Any = None,
+                  casting: str = "safe") -> np.ndarray:
+    return np.einsum(subscripts, *blocks, dtype=dtype, casting=casting)
 
 
 @implements(np.einsum)
-def einsum(subscripts: str, *operands: Any, dtype: Any = None, **kwargs: Any) -> Array:
-    """Einstein summation over blocks (``np.einsum``; no ``...`` broadcasting)."""
+def einsum(subscripts: str, *operands: Any, dtype: Any = None, casting: str = "safe",
+           **kwargs: Any) -> Array:
+    """Einstein summation over blocks (``np.einsum``; no ``...`` broadcasting).
+
+    Parameters
+    ----------
+    subscripts : str
+        The subscripts, as ``np.einsum`` (explicit ``->`` or implicit output).
+    *operands : array_like
+        The operands.
+    dtype : dtype, optional
+        Type the products and sums are computed in (and of the result), as NumPy.
+    casting : {'no', 'equiv', 'safe', 'same_kind', 'unsafe'}, optional
+        Allowed casting of the operands to ``dtype`` ('safe', NumPy's default).
+    **kwargs
+        Other ``np.einsum`` options are ignored.
+
+    Raises
+    ------
+    TypeError
+        If ``casting`` does not allow casting an operand to ``dtype`` (NumPy's error,
+        raised while building the graph).
+    ValueError
+        For subscripts not matching the operands, or an invalid ``casting``.
+    """
     if "." in subscripts:
         raise NotImplementedError("einsum with '...' is not supported")
     subscripts = subscripts.replace(" ", "")
@@ -213,15 +271,20 @@ def einsum(subscripts: str, *operands: Any, dtype: Any = None, **kwargs: Any) ->
                              f"{s!r} give {len(s)}")
     all_syms = dict.fromkeys("".join(in_subs))
     contracted = tuple(s for s in all_syms if s not in output)
-    if dtype is None:
-        dtype = np.result_type(*[a.dtype for a in arrays])
-    # Every block computes einsum onto the output symbols; per-block partial sums over
-    # contracted symbols split into several blocks are added by the tree reduction.
     block_sub = ",".join(in_subs) + "->" + output
-    name = new_name("einsum", subscripts, [a.name for a in arrays])
-    return _contract(_einsum_block, {"subscripts": block_sub}, tuple(output),
+    # NumPy on one-element stand-ins: raises its own error for a forbidden cast (or a
+    # bad ``casting``) now rather than in a task, and gives the exact result dtype.
+    probe = np.einsum(block_sub, *[np.ones((1,) * a.ndim, a.dtype) for a in arrays],
+                      dtype=dtype, casting=casting)
+    out_dtype = probe.dtype
+    # Every block computes einsum onto the output symbols (in ``dtype``, so the computed
+    # dtype is the declared one); per-block partial sums over contracted symbols split
+    # into several blocks are added by the tree reduction, which sums in ``out_dtype``.
+    name = new_name("einsum", subscripts, [a.name for a in arrays], dtype, casting)
+    kw = {"subscripts": block_sub, "dtype": dtype, "casting": casting}
+    return _contract(_einsum_block, kw, tuple(output),
                      [(a, tuple(s)) for a, s in zip(arrays, in_subs)], contracted,
-                     np.dtype(dtype), name)
+                     out_dtype, name)
 
 
 # qr, svd, norm, solve and lstsq (ga.linalg) are in linalg.py.
