@@ -183,3 +183,178 @@ def test_rollaxis_dstack_atleast_and_flips_match_numpy():
     e1, e2 = np.broadcast_arrays(m, m[:1])
     np.testing.assert_array_equal(run(b2), e2)
     assert b1.shape == e1.shape
+
+
+# --- NumPy parity: errors, integer types, 0-d pad, astype ------------------------------------
+
+def raises_like_numpy(np_call, ga_call):
+    """``ga_call`` raises the same exception type, with the same message, as ``np_call``
+    (ga_call may build lazily; it is computed so errors at compute time count too)."""
+    with pytest.raises(Exception) as expected:
+        np_call()
+    with pytest.raises(type(expected.value)) as got:
+        r = ga_call()
+        if hasattr(r, "compute"):
+            run(r)
+    assert str(got.value) == str(expected.value)
+
+
+M = np.arange(6).reshape(2, 3)
+MM = ga.from_array(M, chunks=2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: [], lambda m: [[], []], lambda m: [[m], []], lambda m: [[], [m]],
+    lambda m: (m, m), lambda m: [m, (m, m)], lambda m: [[m, m], (m,)],
+    lambda m: [[m], m], lambda m: [m, [m]], lambda m: [[[m]], [m]]],
+    ids=["empty", "empty-rows", "empty-second-row", "empty-first-row", "tuple",
+         "inner-tuple", "tuple-row", "ragged-2-1", "ragged-1-2", "ragged-3-2"])
+def test_block_errors_like_numpy(make):
+    # Empty lists are a ValueError naming the list, tuples a TypeError (NumPy will not
+    # guess whether a tuple is one block or a row), ragged depths a ValueError.
+    raises_like_numpy(lambda: np.block(make(M)), lambda: ga.block(make(MM)))
+
+
+def test_block_of_bare_arrays_matches_numpy():
+    np.testing.assert_array_equal(run(ga.block(MM)), np.block(M))
+    np.testing.assert_array_equal(run(ga.block([[MM, MM]])), np.block([[M, M]]))
+    np.testing.assert_array_equal(run(ga.block(3)), np.block(3))
+
+
+@pytest.mark.parametrize("pad_width", [1.5, "a", True, np.uint8(1), [1.0, 2.0], [], -1,
+                                       [[1, -2]], [1, 2, 3]])
+def test_pad_width_errors_like_numpy(pad_width):
+    # Floats must not be truncated, nor strings reported as a ValueError from int().
+    raises_like_numpy(lambda: np.pad(M, pad_width), lambda: ga.pad(MM, pad_width))
+    raises_like_numpy(lambda: np.pad(M, pad_width, mode="edge"),
+                      lambda: ga.pad(MM, pad_width, mode="edge"))
+
+
+@pytest.mark.parametrize("pad_width", [np.int64(1), np.array([[1, 0], [0, 2]], "i1"),
+                                       (np.int32(2),)])
+def test_pad_accepts_numpy_integers(pad_width):
+    for mode in ("constant", "edge"):
+        np.testing.assert_array_equal(run(ga.pad(MM, pad_width, mode=mode)),
+                                      np.pad(M, pad_width, mode=mode))
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap",
+                                  "linear_ramp", "maximum", "minimum", "mean", "median",
+                                  "empty"])
+def test_pad_of_0d_array_matches_numpy(mode):
+    # A 0-d array has nothing to pad: NumPy returns it unchanged for every mode.
+    a = np.array(3.5)
+    got = run(ga.pad(ga.from_array(a), 1, mode=mode))
+    expected = np.pad(a, 1, mode=mode)
+    assert got.shape == expected.shape == ()
+    assert got.dtype == expected.dtype
+    if mode != "empty":
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_pad_of_0d_array_still_checks_mode_like_numpy():
+    s = ga.from_array(np.array(3.5))
+    raises_like_numpy(lambda: np.pad(np.array(3.5), 1, mode="nope"),
+                      lambda: ga.pad(s, 1, mode="nope"))
+    raises_like_numpy(lambda: np.pad(np.array(3.5), -1, mode="edge"),
+                      lambda: ga.pad(s, -1, mode="edge"))
+
+
+INT_TYPES = [int, np.int8, np.int32, np.int64, np.uint8, np.uint64]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shift=st.lists(st.integers(-12, 12), min_size=1, max_size=3),
+       axes=st.lists(st.integers(-3, 2), min_size=1, max_size=3),
+       typ=st.sampled_from(INT_TYPES), scalar=st.booleans())
+def test_roll_accepts_any_integer_type_like_numpy(shift, axes, typ, scalar):
+    if typ in (np.uint8, np.uint64):
+        shift = [abs(s) for s in shift]
+        axes = [a % 3 for a in axes]
+    sh = typ(shift[0]) if scalar else [typ(s) for s in shift]
+    ax = typ(axes[0]) if scalar else [typ(a) for a in axes]
+    try:
+        expected = np.roll(A, sh, axis=ax)
+    except ValueError:  # lengths that do not broadcast: same error from graphengine
+        raises_like_numpy(lambda: np.roll(A, sh, axis=ax), lambda: ga.roll(X, sh, axis=ax))
+        return
+    np.testing.assert_array_equal(run(ga.roll(X, sh, axis=ax)), expected)
+    np.testing.assert_array_equal(run(ga.roll(X, sh)), np.roll(A, sh))
+
+
+def test_roll_shift_types_like_numpy():
+    # NumPy truncates a float shift with int(), sums repeated axes, and takes bools as 0/1.
+    for sh, ax in [(1.5, 1), (np.float64(-2.7), 0), ((1, 2), (1, 1)), (True, 0),
+                   (np.array(2), np.array(1))]:
+        np.testing.assert_array_equal(run(ga.roll(X, sh, axis=ax)), np.roll(A, sh, axis=ax))
+    raises_like_numpy(lambda: np.roll(A, [[1]], axis=0), lambda: ga.roll(X, [[1]], axis=0))
+    raises_like_numpy(lambda: np.roll(A, 1, axis=3), lambda: ga.roll(X, 1, axis=3))
+
+
+@pytest.mark.parametrize("typ", INT_TYPES)
+def test_tile_expand_dims_broadcast_to_reshape_accept_numpy_integers(typ):
+    v = np.arange(5)
+    x = ga.from_array(v, chunks=2)
+    np.testing.assert_array_equal(run(ga.tile(x, typ(2))), np.tile(v, typ(2)))
+    np.testing.assert_array_equal(run(ga.tile(x, (typ(2), typ(1)))),
+                                  np.tile(v, (typ(2), typ(1))))
+    np.testing.assert_array_equal(run(ga.expand_dims(x, typ(1))), np.expand_dims(v, typ(1)))
+    np.testing.assert_array_equal(run(ga.broadcast_to(x, typ(5))), np.broadcast_to(v, typ(5)))
+    np.testing.assert_array_equal(run(ga.broadcast_to(x, (typ(2), typ(5)))),
+                                  np.broadcast_to(v, (typ(2), typ(5))))
+    np.testing.assert_array_equal(run(ga.reshape(X, (typ(24), typ(5)))),
+                                  np.reshape(A, (typ(24), typ(5))))
+    np.testing.assert_array_equal(run(ga.reshape(x, np.array(5, dtype=typ))),
+                                  np.reshape(v, np.array(5, dtype=typ)))
+
+
+def test_integer_arguments_reject_bools_and_floats_like_numpy():
+    v = np.arange(6)
+    x = ga.from_array(v, chunks=2)
+    # NumPy takes a bool as 0/1 for tile reps and expand_dims axes...
+    np.testing.assert_array_equal(run(ga.tile(x, True)), np.tile(v, True))
+    np.testing.assert_array_equal(run(ga.expand_dims(x, True)), np.expand_dims(v, True))
+    # ...but refuses bools and floats as shape lengths, and floats as counts or axes.
+    for np_call, ga_call in [
+            (lambda: np.tile(v, 1.5), lambda: ga.tile(x, 1.5)),
+            (lambda: np.tile(v, (2, 1.5)), lambda: ga.tile(x, (2, 1.5))),
+            (lambda: np.expand_dims(v, 1.0), lambda: ga.expand_dims(x, 1.0)),
+            (lambda: np.broadcast_to(v, True), lambda: ga.broadcast_to(x, True)),
+            (lambda: np.broadcast_to(v, (2, True)), lambda: ga.broadcast_to(x, (2, True))),
+            (lambda: np.broadcast_to(v, 6.0), lambda: ga.broadcast_to(x, 6.0)),
+            (lambda: np.broadcast_to(v, (-1,)), lambda: ga.broadcast_to(x, (-1,))),
+            (lambda: np.reshape(v, 6.0), lambda: ga.reshape(x, 6.0)),
+            (lambda: np.reshape(v, True), lambda: ga.reshape(x, True)),
+            (lambda: np.reshape(v, (2.0, 3)), lambda: ga.reshape(x, (2.0, 3))),
+            (lambda: np.reshape(v, (True, 6)), lambda: ga.reshape(x, (True, 6)))]:
+        raises_like_numpy(np_call, ga_call)
+
+
+@pytest.mark.parametrize("dtype", ["f4", "i2", "u1", "c16", "bool", np.float64, "i8"])
+def test_astype_function_matches_numpy(dtype):
+    a = np.linspace(-3, 3, 12).reshape(3, 4)
+    x = ga.from_array(a, chunks=2).astype("i8")
+    expected = np.astype(a.astype("i8"), dtype)
+    for y in (ga.astype(x, dtype), np.astype(x, dtype), ga.astype(x, dtype, copy=False)):
+        assert isinstance(y, ga.Array)
+        assert y.dtype == expected.dtype and y.chunks == x.chunks
+        np.testing.assert_array_equal(run(y), expected)
+
+
+def test_astype_function_copy_device_and_errors():
+    x = ga.from_array(np.arange(5), chunks=2)
+    assert np.astype(x, x.dtype, copy=False) is x
+    y = ga.astype(x, x.dtype)  # copy=True: a distinct Array, so setitem leaves x alone
+    assert y is not x
+    y[0] = 9
+    np.testing.assert_array_equal(run(x), np.arange(5))
+    np.testing.assert_array_equal(run(ga.astype(x, "f4", device="cpu")),
+                                  np.astype(np.arange(5), "f4", device="cpu"))
+    raises_like_numpy(lambda: np.astype(np.arange(5), "f4", device="gpu"),
+                      lambda: ga.astype(x, "f4", device="gpu"))
+    with pytest.raises(TypeError, match="list"):
+        ga.astype([1, 2], "f4")
+    with pytest.raises(TypeError):
+        ga.astype(x, "f4", False)  # copy is keyword-only, as in NumPy
+    np.testing.assert_array_equal(run(ga.astype(np.arange(3), "f2")),
+                                  np.astype(np.arange(3), "f2"))

@@ -21,8 +21,8 @@ from graphengine.collections.array.creation import (arange, array, asanyarray, a
                                                     from_npy_stack, fromfunction, full,
                                                     full_like, linspace, ones, ones_like,
                                                     store, to_npy_stack, zeros, zeros_like)
-from graphengine.collections.array.elementwise import (allclose, blockwise, clip, elemwise,
-                                                       isclose, map_blocks, where)
+from graphengine.collections.array.elementwise import (allclose, astype, blockwise, clip,
+                                                       elemwise, isclose, map_blocks, where)
 from graphengine.collections.array.layer import Blockwise
 from graphengine.collections.array.products import (dot, einsum, matmul, outer, tensordot,
                                                   vdot)

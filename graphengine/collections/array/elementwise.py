@@ -24,6 +24,7 @@ from graphengine.collections.array.core import Array, implements, layer_graph
 from graphengine.collections.array.layer import Blockwise, PerBlock
 
 __all__ = ["elemwise", "blockwise", "map_blocks", "where", "clip", "isclose", "allclose",
+           "astype",
            "broadcast_shapes", "unify_chunks", "asanyarray_operand", "new_name",
            "multi_output", "array_from_layer"]
 
@@ -243,6 +244,49 @@ def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> Array:
     """Whether all elements are close: a lazy 0-d boolean array (``np.allclose``)."""
     return isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan).all()
+
+
+@implements(np.astype)
+def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Array:
+    """Cast every block to ``dtype``: the array-API function ``np.astype``.
+
+    Parameters
+    ----------
+    x : Array, ndarray or NumPy scalar
+        The array to cast (NumPy inputs become a lazy one-block array).
+    dtype : dtype_like
+        The dtype to cast to; any cast is allowed (``casting="unsafe"``, as NumPy).
+    copy : bool, default True
+        With False, ``x`` itself is returned when it already has ``dtype``; with True a
+        new Array object is returned, so ``y[...] = v`` on it leaves ``x`` unchanged.
+    device : None or "cpu"
+        Accepted for the array API; graphengine arrays live on the CPU.
+
+    Returns
+    -------
+    Array
+        Of the same shape and chunks as ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array (as NumPy, lists are refused rather than converted).
+    ValueError
+        If ``device`` is not None or ``"cpu"``.
+    """
+    from graphengine.collections.array.creation import asarray
+    if not isinstance(x, (Array, np.ndarray, np.generic)):
+        raise TypeError(f"Input should be a graphengine or NumPy array or scalar. It is a "
+                        f"{type(x)} instead.")
+    if device is not None and device != "cpu":  # NumPy's own check and message
+        raise ValueError(f'Device not understood. Only "cpu" is allowed, but received: '
+                         f'{device}')
+    x = asarray(x)
+    # Array.astype returns x itself for a same-dtype cast; copy=True promises a distinct
+    # object, since __setitem__ rebinds the Array it is called on.
+    if copy and np.dtype(dtype) == x.dtype:
+        return x.copy()
+    return x.astype(dtype, copy=copy)
 
 
 # --- blockwise / map_blocks --------------------------------------------------------------

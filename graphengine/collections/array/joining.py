@@ -11,6 +11,7 @@ must line up are rechunked to a common chunking.
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any
 
 import numpy as np
@@ -148,38 +149,85 @@ def dstack(tup: Any) -> Array:
     return concatenate([atleast_3d(a) for a in tup], axis=2)
 
 
-def _depth(obj: Any) -> int:
-    return 1 + _depth(obj[0]) if isinstance(obj, list) else 0
+def _block_index(index: list) -> str:
+    """``arrays[1][0]``: where an element sits in ``np.block``'s nested lists."""
+    return "arrays" + "".join(f"[{i}]" for i in index if i is not None)
+
+
+def _block_bottom(obj: Any, index: list) -> list:
+    """The index of the first leaf (or of the last empty list) under ``obj``, as NumPy's
+    ``_block_check_depths_match``: its length is the nesting depth, and a trailing
+    ``None`` marks an empty list, which NumPy rejects only after checking the depths.
+
+    Raises
+    ------
+    TypeError
+        If a tuple appears in the nesting (NumPy refuses to guess whether it is a block).
+    ValueError
+        If the leaves sit at different depths, naming the first one that differs.
+    """
+    # ``type(...) is`` rather than isinstance, as NumPy: list subclasses are leaves.
+    if type(obj) is tuple:
+        raise TypeError(f"{_block_index(index)} is a tuple. Only lists can be used to "
+                        "arrange blocks, and np.block does not allow implicit conversion "
+                        "from tuple to ndarray.")
+    if type(obj) is not list:
+        return index
+    if not obj:
+        return index + [None]
+    first = None
+    for i, o in enumerate(obj):
+        bottom = _block_bottom(o, index + [i])
+        if first is None:
+            first = bottom
+            continue
+        if len(bottom) != len(first):
+            raise ValueError(f"List depths are mismatched. First element was at depth "
+                             f"{len(first)}, but there is an element at depth "
+                             f"{len(bottom)} ({_block_index(bottom)})")
+        if bottom[-1] is None:  # carry the empty-list marker up, as NumPy does
+            first = bottom
+    return first
 
 
 @implements(np.block)
 def block(arrays: Any) -> Array:
-    """Assemble an array from nested lists of blocks (``np.block``)."""
-    depth = _depth(arrays)
+    """Assemble an array from nested lists of blocks (``np.block``).
 
-    def check_depths(obj: Any, level: int, where: str) -> None:
-        if isinstance(obj, list):
-            for i, o in enumerate(obj):
-                check_depths(o, level + 1, f"{where}[{i}]")
-        elif level != depth:  # NumPy's ValueError for ragged nesting
-            raise ValueError(f"List depths are mismatched. First element was at depth "
-                             f"{depth}, but there is an element at depth {level} ({where})")
+    Parameters
+    ----------
+    arrays : nested list of array_like or scalars
+        The innermost lists are joined along the last axis, the next ones out along the
+        second-to-last, and so on. A bare array (no list) is returned as it is.
 
-    check_depths(arrays, 0, "arrays")
+    Returns
+    -------
+    Array
+        With ``max(depth of nesting, ndim of the blocks)`` dimensions.
+
+    Raises
+    ------
+    TypeError
+        If the nesting contains a tuple.
+    ValueError
+        If the nesting depths differ or a list is empty, naming where (``arrays[1]``).
+    """
+    bottom = _block_bottom(arrays, [])
+    if bottom and bottom[-1] is None:
+        raise ValueError(f"List at {_block_index(bottom)} cannot be empty")
+    depth = len(bottom)
 
     def leaves(obj: Any) -> list:
-        return [v for o in obj for v in leaves(o)] if isinstance(obj, list) else [obj]
+        return [v for o in obj for v in leaves(o)] if type(obj) is list else [obj]
 
     ndim = max(max(asarray(v).ndim for v in leaves(arrays)), depth)
 
     def rec(obj: Any, level: int) -> Array:
-        if not isinstance(obj, list):
+        if type(obj) is not list:
             a = asarray(obj)
             while a.ndim < ndim:
                 a = a[None]
             return a
-        if not obj:
-            raise ValueError("Lists cannot be empty")
         return concatenate([rec(o, level + 1) for o in obj], axis=-(depth - level))
 
     return rec(arrays, 0)
@@ -192,11 +240,44 @@ def _pad_block(block: np.ndarray, pad_width: tuple, mode: str, kwargs: dict) -> 
 
 
 @implements(np.pad)
-def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Array:
-    """Pad an array (``np.pad``). ``constant`` padding adds blocks; other modes join each
-    padded axis into one block first."""
+def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Array:
+    """Pad an array (``np.pad``).
+
+    ``constant`` padding adds blocks; other modes join each padded axis into one block
+    first.
+
+    Parameters
+    ----------
+    array : array_like
+        The array to pad.
+    pad_width : int or sequence of ints
+        ``(before, after)`` widths per axis, broadcast to ``(ndim, 2)`` as in NumPy.
+    mode : str or callable
+        Any ``np.pad`` mode.
+    **kwargs
+        The mode's keywords (``constant_values``, ``stat_length``...).
+
+    Returns
+    -------
+    Array
+        The padded array (a 0-d array is returned unchanged, as NumPy does).
+
+    Raises
+    ------
+    TypeError
+        If ``pad_width`` is not of a signed integer type (as NumPy: floats, bools and
+        strings are refused rather than truncated).
+    ValueError
+        If a width is negative or ``pad_width`` does not broadcast to ``(ndim, 2)``.
+    """
     x = asarray(array)
-    pw = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2)).tolist()
+    widths = np.asarray(pad_width)
+    # NumPy's own checks, made eagerly: ``astype(int)`` would truncate 1.5 to 1.
+    if widths.dtype.kind != "i":
+        raise TypeError("`pad_width` must be of integral type.")
+    if widths.min() < 0:  # an empty pad_width fails here with NumPy's ValueError too
+        raise ValueError("index can't contain negative values")
+    pw = np.broadcast_to(widths, (x.ndim, 2)).tolist()
     if mode == "constant":
         value = kwargs.get("constant_values", 0)
         cv = np.broadcast_to(np.asarray(value), (x.ndim, 2)).tolist()
@@ -222,14 +303,41 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ar
     x = x.rechunk({ax: -1 for ax in axes})
     out_chunks = tuple((sum(c) + pw[ax][0] + pw[ax][1],) if ax in axes else c
                        for ax, c in enumerate(x.chunks))
-    return map_blocks(_pad_block, x, tuple(tuple(p) for p in pw), mode, kwargs,
-                      chunks=out_chunks, dtype=x.dtype)
+    # A 0-d block has no axes, and np.pad cannot take the empty (0, 2) widths (its
+    # min() fails), so it gets a scalar 0; np.pad still checks mode and keywords.
+    block_pw = tuple(tuple(p) for p in pw) if x.ndim else 0
+    return map_blocks(_pad_block, x, block_pw, mode, kwargs, chunks=out_chunks,
+                      dtype=x.dtype)
 
 
 @implements(np.tile)
 def tile(A: Any, reps: Any) -> Array:
+    """Repeat the whole array ``reps`` times along each axis (``np.tile``).
+
+    Parameters
+    ----------
+    A : array_like
+        The array to repeat.
+    reps : int or sequence of ints
+        Repetitions per axis, aligned to the last axes; any integer type (NumPy's too).
+
+    Returns
+    -------
+    Array
+        With ``max(A.ndim, len(reps))`` dimensions.
+
+    Raises
+    ------
+    TypeError
+        If a repetition count is not an integer.
+    ValueError
+        If a repetition count is negative.
+    """
     x = asarray(A)
-    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    # As NumPy: anything iterable is a sequence of counts, anything else one count; each
+    # count goes through operator.index so np.int64 works and 1.5 is a TypeError.
+    reps = tuple(reps) if np.iterable(reps) else (reps,)
+    reps = tuple(operator.index(r) for r in reps)
     if any(r < 0 for r in reps):
         raise ValueError("negative dimensions are not allowed")
     ndim = max(x.ndim, len(reps))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -87,10 +88,25 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Array:
 
 # --- reshape ------------------------------------------------------------------------------
 
+def _shape_entries(shape: Any) -> tuple:
+    """Each length of ``shape`` as a Python int, as NumPy converts shapes: any integer
+    type (np.int64, a 0-d integer array) is accepted, but bools and floats are a
+    TypeError rather than silently becoming 1 or being truncated."""
+    out = []
+    for n in shape:
+        if isinstance(n, (bool, np.bool_)):
+            raise TypeError("an integer is required")
+        out.append(operator.index(n))
+    return tuple(out)
+
+
 def _normalize_shape(shape: Any, size: int) -> tuple:
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    shape = tuple(int(n) for n in shape)
+    if not np.iterable(shape):  # one length; a 0-d integer array counts as one too
+        if isinstance(shape, (bool, np.bool_)) or not hasattr(shape, "__index__"):
+            raise TypeError(f"expected a sequence of integers or a single integer, "
+                            f"got '{shape}'")
+        shape = (shape,)
+    shape = _shape_entries(shape)
     unknown = [i for i, n in enumerate(shape) if n == -1]
     if len(unknown) > 1:
         raise ValueError("can only specify one unknown dimension")
@@ -243,7 +259,9 @@ def squeeze(a: Any, axis: Any = None) -> Array:
 def expand_dims(a: Any, axis: Any) -> Array:
     a = asarray(a)
     from numpy.lib.array_utils import normalize_axis_tuple
-    if isinstance(axis, int):
+    # NumPy's rule: only a tuple or list is several axes; anything else (np.int64, a
+    # 0-d array) is one axis, checked by normalize_axis_tuple.
+    if type(axis) not in (tuple, list):
         axis = (axis,)
     out_ndim = a.ndim + len(axis)
     axes = normalize_axis_tuple(axis, out_ndim)
@@ -268,19 +286,44 @@ def fliplr(m: Any) -> Array:
 
 @implements(np.roll)
 def roll(a: Any, shift: Any, axis: Any = None) -> Array:
+    """Shift elements along ``axis``, wrapping around (``np.roll``).
+
+    Parameters
+    ----------
+    a : array_like
+        The array to roll.
+    shift : int or sequence of ints
+        Places to shift by (any integer type); broadcast against ``axis``.
+    axis : int or sequence of ints, optional
+        Axes to roll along (repeats add up); by default the flattened array is rolled.
+
+    Returns
+    -------
+    Array
+        Of the same shape as ``a``.
+
+    Raises
+    ------
+    ValueError
+        If ``shift`` and ``axis`` do not broadcast, or are not scalars or 1-D.
+    AxisError
+        If an axis is out of range.
+    """
     a = asarray(a)
     if axis is None:
         return roll(a.reshape(-1), shift, 0).reshape(a.shape)
-    shifts = (shift,) if isinstance(shift, int) else tuple(shift)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    np.broadcast_shapes((len(shifts),), (len(axes),))  # NumPy's ValueError on a mismatch
-    if len(shifts) == 1:
-        shifts = shifts * len(axes)
-    if len(axes) == 1 and len(shifts) > 1:
-        axes = axes * len(shifts)
+    from numpy.lib.array_utils import normalize_axis_tuple
+    # NumPy's own steps, so any integer type works for shift and axis, a shift is
+    # truncated with int() as NumPy does, and repeated axes add their shifts.
+    axes = normalize_axis_tuple(axis, a.ndim, allow_duplicate=True)
+    pairs = np.broadcast(shift, axes)  # NumPy's ValueError on mismatched lengths
+    if pairs.ndim > 1:
+        raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
+    total = dict.fromkeys(range(a.ndim), 0)
+    for sh, ax in pairs:
+        total[int(ax)] += int(sh)
     result = a
-    for s, ax in zip(shifts, axes):
-        ax = _axis(ax, a.ndim)
+    for ax, s in total.items():
         n = a.shape[ax]
         if n == 0:
             continue
@@ -312,7 +355,11 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None) -> Array:
         If ``x``'s shape is not compatible with ``shape``, naming both.
     """
     x = asarray(x)
-    shape = tuple(int(n) for n in (shape if not isinstance(shape, int) else (shape,)))
+    # NumPy's conversion: any integer type, but not bool or float (int() would accept
+    # both, turning True into 1 and 5.0 into 5).
+    shape = _shape_entries(shape if np.iterable(shape) else (shape,))
+    if any(n < 0 for n in shape):
+        raise ValueError("all elements of broadcast shape must be non-negative")
     ndim = len(shape)
     if ndim < x.ndim or any(
             o != n and o != 1 for o, n in zip(x.shape, shape[ndim - x.ndim:])):
