@@ -193,3 +193,116 @@ def test_reductions_match_numpy_for_any_chunking(shape, data):
         got = run(getattr(red, name)(x, axis=axis, split_every=split_every, **kw))
         np.testing.assert_allclose(got, getattr(np, name)(a, axis=axis, **kw), rtol=1e-9,
                                    atol=1e-12)
+
+
+# --- NumPy parity: average(returned=...), percentile weights and q shapes ---------------
+
+def _check_same(got, expected):
+    value = run(got)
+    assert value.shape == np.shape(expected) and value.dtype == np.asarray(expected).dtype
+    assert got.dtype == value.dtype
+    np.testing.assert_allclose(value, expected, rtol=1e-6)
+
+
+def test_average_returned_sum_of_weights_is_float_for_int_data():
+    x = ga.from_array(np.arange(6), chunks=4)
+    avg, scl = ga.average(x, weights=np.arange(6) + 1, returned=True)
+    expected = np.average(np.arange(6), weights=np.arange(6) + 1, returned=True)
+    _check_same(avg, expected[0])
+    _check_same(scl, expected[1])
+    assert float(run(scl)) == 21.0
+
+
+def test_average_returned_count_of_empty_data_is_zero():
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.average(np.array([]), returned=True)
+    with np.errstate(all="ignore"):
+        avg, count = ga.average(ga.from_array(np.array([]), chunks=2), returned=True)
+        assert math.isnan(float(run(avg)))
+        _check_same(count, expected[1])
+    assert float(run(count)) == 0.0
+    with pytest.raises(ZeroDivisionError):
+        ga.average(ga.from_array(np.zeros((3, 0))), axis=0, returned=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), data=st.data())
+def test_average_matches_numpy_for_any_chunking(shape, data):
+    shape = tuple(shape)
+    chunks = tuple(data.draw(st.integers(1, n)) for n in shape)
+    dtype = data.draw(st.sampled_from(["f8", "f4", "i4", "bool"]))
+    rng = np.random.default_rng(math.prod(shape))
+    a = (rng.normal(size=shape) * 4).astype(dtype)
+    x = ga.from_array(a, chunks=chunks)
+    axis = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1),
+                               st.permutations(range(len(shape))).map(tuple)))
+    kind = data.draw(st.sampled_from(["none", "full", "axis"]))
+    wdtype = data.draw(st.sampled_from(["f8", "f4", "i8"]))
+    if kind == "none":
+        weights = None
+    elif kind == "full" or axis is None:
+        weights = rng.integers(1, 4, size=shape).astype(wdtype)
+    else:
+        axes = (axis,) if isinstance(axis, int) else axis
+        weights = rng.integers(1, 4, size=tuple(shape[i] for i in axes)).astype(wdtype)
+    keepdims = data.draw(st.booleans())
+    got = ga.average(x, axis=axis, weights=weights, returned=True, keepdims=keepdims)
+    expected = np.average(a, axis=axis, weights=weights, returned=True, keepdims=keepdims)
+    _check_same(got[0], expected[0])
+    _check_same(got[1], expected[1])
+
+
+def test_average_weights_shape_errors_match_numpy():
+    x = ga.from_array(A, chunks=(3, 2, 4))
+    with pytest.raises(TypeError, match="Axis must be specified"):
+        ga.average(x, weights=np.ones(9))
+    with pytest.raises(ValueError, match="Shape of weights must be consistent"):
+        ga.average(x, axis=1, weights=np.ones(7))
+
+
+@pytest.mark.parametrize("name", ["percentile", "nanpercentile", "quantile"])
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+def test_percentile_with_weights_matches_numpy(name, axis):
+    a = np.random.default_rng(4).normal(size=(9, 8))
+    w = np.random.default_rng(5).uniform(size=(9, 8))
+    x = ga.from_array(a, chunks=(4, 3))
+    q = [0.1, 0.5, 0.9] if name == "quantile" else [10, 50, 90]
+    got = getattr(ga, name)(x, q, axis=axis, weights=w, method="inverted_cdf")
+    expected = getattr(np, name)(a, q, axis=axis, weights=w, method="inverted_cdf")
+    _check_same(got, expected)
+    if isinstance(axis, int) and name != "nanpercentile":  # weights along the axis only
+        # (NumPy's nanpercentile fails with an IndexError on such weights.)
+        wa = w[:, 0] if axis == 0 else w[0]
+        got = getattr(ga, name)(x, q, axis=axis, weights=wa, method="inverted_cdf")
+        _check_same(got, getattr(np, name)(a, q, axis=axis, weights=wa, method="inverted_cdf"))
+    with pytest.raises(ValueError, match="Only method 'inverted_cdf' supports weights"):
+        getattr(ga, name)(x, q, axis=axis, weights=w)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_percentile_accepts_q_of_any_shape(axis, keepdims):
+    a = np.random.default_rng(6).normal(size=(9, 8))
+    x = ga.from_array(a, chunks=(4, 3))
+    for q in ([[10, 20], [30, 95]], np.full((1, 3), 40.0)):
+        got = ga.percentile(x, q, axis=axis, keepdims=keepdims)
+        expected = np.percentile(a, q, axis=axis, keepdims=keepdims)
+        assert got.shape == expected.shape
+        _check_same(got, expected)
+    with pytest.raises(ValueError, match="q must be a scalar or 1d"):  # NumPy: at most 2-d
+        ga.percentile(x, np.full((2, 1, 3), 40.0), axis=axis)
+    with pytest.raises(ValueError, match="q must be a scalar or 1d"):
+        np.percentile(a, np.full((2, 1, 3), 40.0), axis=axis)
+    got = ga.quantile(x, [[0.25], [0.75]], axis=axis, keepdims=keepdims)
+    _check_same(got, np.quantile(a, [[0.25], [0.75]], axis=axis, keepdims=keepdims))
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "mean", "std", "var", "min", "max",
+                                  "argmin", "argmax", "any", "all", "nansum", "nanmean"])
+@pytest.mark.parametrize("chunks", [4, 2, 1])
+def test_a_full_reduction_gives_a_numpy_scalar_as_numpy_does(name, chunks):
+    a = np.arange(16.0).reshape(4, 4)
+    got = run(getattr(ga, name)(ga.from_array(a, chunks=chunks)))
+    expected = getattr(np, name)(a)
+    assert type(got) is type(expected)
+    np.testing.assert_allclose(got, expected)

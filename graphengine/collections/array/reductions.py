@@ -59,6 +59,11 @@ def _split_every(split_every: Any, axes: tuple) -> dict:
     return {a: per_axis for a in axes}
 
 
+def _scalar_if_0d(out: Any) -> Any:
+    """A full reduction's result as NumPy gives it: ``np.float64(3.0)``, not a 0-d array."""
+    return out[()] if type(out) is np.ndarray and out.ndim == 0 else out
+
+
 class _Step:
     """A combine or aggregate step: join nested partials along ``axes``, then reduce."""
 
@@ -85,9 +90,10 @@ class _Step:
                 if not self.keepdims:
                     out = out.reshape(tuple(n for i, n in enumerate(out.shape)
                                             if i not in self.axes))
-                return out
+                return _scalar_if_0d(out)
         joined = concatenate_nested(nested, self.axes)
-        return self.func(joined, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
+        out = self.func(joined, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
+        return out if self.keepdims else _scalar_if_0d(out)
 
     def __reduce__(self):
         return (_Step, (self.func, self.axes, self.keepdims, self.kwargs))
@@ -554,31 +560,76 @@ def _nonzero_weights(scl: np.ndarray) -> np.ndarray:
     return scl
 
 
+def broadcastable_weights(a: Array, weights: Any, axis: Any) -> Array:
+    """``weights`` checked against ``a`` like NumPy's ``average``/``quantile``: the shape
+    of ``a``, or the shape of ``a`` along ``axis`` (then reshaped to broadcast)."""
+    w = _as_array(weights)
+    if w.shape == a.shape:
+        return w
+    if axis is None:
+        raise TypeError("Axis must be specified when shapes of a and weights differ.")
+    from numpy.lib.array_utils import normalize_axis_tuple
+    axes = normalize_axis_tuple(axis, a.ndim, argname="axis")  # in the order given
+    if w.shape != tuple(a.shape[ax] for ax in axes):
+        raise ValueError("Shape of weights must be consistent with shape of a along "
+                         "specified axis.")
+    w = w.transpose(tuple(int(i) for i in np.argsort(axes)))
+    return w.reshape(tuple(s if ax in axes else 1 for ax, s in enumerate(a.shape)))
+
+
 @implements(np.average)
 def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False,
             keepdims: bool = False) -> Any:
-    """Weighted mean along ``axis`` (``np.average``)."""
-    a = _as_array(a)
-    if weights is None:
-        avg = mean(a, axis=axis, keepdims=keepdims)
-        if returned:
-            count = a.size if axis is None else math.prod(
-                a.shape[i] for i in normalize_axes(axis, a.ndim))
-            return avg, avg * 0 + count
-        return avg
-    w = _as_array(weights)
-    if w.shape != a.shape:
-        if axis is None or w.ndim != 1:
-            raise TypeError("Axis must be specified when shapes of a and weights differ.")
-        ax = normalize_axes(axis, a.ndim)[0]
-        if w.shape[0] != a.shape[ax]:
-            raise ValueError("Length of weights not compatible with specified axis.")
-        w = w.reshape((-1,) + (1,) * (a.ndim - ax - 1))
+    """Weighted mean along ``axis`` (``np.average``).
+
+    Parameters
+    ----------
+    a : array_like
+        Data to average.
+    axis : int or tuple of ints, optional
+        Axes to average over (default: all).
+    weights : array_like, optional
+        Weights shaped like ``a``, or like ``a`` along ``axis``.
+    returned : bool
+        Also return the sum of the weights (the element count without weights).
+    keepdims : bool
+        Keep the reduced axes with length one.
+
+    Returns
+    -------
+    Array or (Array, Array)
+        The average, and with ``returned`` the sum of weights, broadcast to its shape.
+        With weights, integer or bool data are averaged in (at least) float64.
+
+    Raises
+    ------
+    ZeroDivisionError
+        When the weights sum to zero (raised when computed).
+    """
+    from graphengine.collections.array.creation import full
     from graphengine.collections.array.elementwise import map_blocks
-    scl = sum(w * (a * 0 + 1), axis=axis, keepdims=keepdims)
+    from graphengine.collections.array.shape import broadcast_to
+    a = _as_array(a)
+    axes = None if axis is None else normalize_axes(axis, a.ndim)
+    if weights is None:
+        avg = mean(a, axis=axes, keepdims=keepdims)
+        if not returned:
+            return avg
+        # NumPy: the count as the average's dtype (0.0 for empty data, not avg * 0).
+        count = avg.dtype.type(a.size / avg.size)
+        return avg, full(avg.shape, count, dtype=avg.dtype, chunks=avg.chunks)
+    w = broadcastable_weights(a, weights, axis)
+    if np.issubdtype(a.dtype, np.integer) or a.dtype == bool:
+        result_dtype = np.result_type(a.dtype, w.dtype, "f8")
+    else:
+        result_dtype = np.result_type(a.dtype, w.dtype)
+    scl = sum(w, axis=axes, dtype=result_dtype, keepdims=keepdims)
     scl = map_blocks(_nonzero_weights, scl, dtype=scl.dtype)
-    avg = sum(a * w, axis=axis, keepdims=keepdims) / scl
-    return (avg, scl) if returned else avg
+    avg = sum(a.astype(result_dtype) * w.astype(result_dtype), axis=axes,
+              keepdims=keepdims) / scl
+    if not returned:
+        return avg
+    return avg, (scl if scl.shape == avg.shape else broadcast_to(scl, avg.shape))
 
 
 # The scans, sorting-based reductions and order statistics live in their own module.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -43,55 +44,140 @@ def _single(x: Array, prefix: str, func: Any, *extra: Any, chunks: tuple, dtype:
     return Array(graph, name, chunks, dtype)
 
 
-def _unique_agg(parts: list, counts: bool) -> Any:
-    if not parts:
-        return np.array([])
+_NAN_KINDS = "cfmM"  # dtypes whose NaNs (NaT) np.unique may merge (equal_nan)
+
+
+def _unique_block(block: np.ndarray, index: bool, counts: bool, equal_nan: bool,
+                  block_info: Any = None) -> dict:
+    """The block's unique values, with each value's first flat index in the whole array
+    (``index``) and its count in the block (``counts``)."""
+    res = np.unique(block, return_index=index, return_counts=counts, equal_nan=equal_nan)
+    res = res if isinstance(res, tuple) else (res,)
+    out = {"values": res[0]}
+    if index:
+        # A block's C order agrees with the whole array's, so its first occurrence is
+        # also its smallest global flat index.
+        offsets = [lo for lo, _ in block_info[0]["array-location"]]
+        coords = np.unravel_index(res[1], block.shape)
+        out["index"] = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, offsets)),
+                                            block_info[0]["shape"]).astype(np.intp)
     if counts:
-        values = np.concatenate([np.ravel(p[0]) for p in parts])
-        cnt = np.concatenate([np.ravel(p[1]) for p in parts])
-        u, inv = np.unique(values, return_inverse=True)
-        return u, np.bincount(inv.ravel(), weights=cnt, minlength=len(u)).astype(np.intp)
-    return np.unique(np.concatenate([np.ravel(p) for p in parts]))
+        out["counts"] = res[-1]
+    return out
 
 
-def _unique_block(block: np.ndarray, counts: bool) -> Any:
-    return np.unique(block, return_counts=counts) if counts else np.unique(block)
+def _unique_agg(parts: list, index: bool, counts: bool, equal_nan: bool,
+                dtype: np.dtype) -> dict:
+    def joined(field: str, empty_dtype: Any) -> np.ndarray:
+        return (np.concatenate([p[field] for p in parts]) if parts
+                else np.empty(0, dtype=empty_dtype))
+
+    values = joined("values", dtype)
+    cnt = joined("counts", np.intp) if counts else None
+    if index:
+        # In flat-index order, np.unique's stable sort picks NumPy's representative of
+        # each value (the first in sort order, then in position: complex NaNs differ).
+        first = joined("index", np.intp)
+        order = np.argsort(first, kind="stable")
+        values, first = values[order], first[order]
+        cnt = cnt[order] if counts else None
+    res = np.unique(values, return_index=index, return_inverse=True, equal_nan=equal_nan)
+    out = {"values": res[0]}
+    if index:
+        out["index"] = first[res[1]]
+    if counts:
+        total = np.zeros(len(res[0]), dtype=np.intp)
+        np.add.at(total, res[-1].reshape(-1), cnt)
+        out["counts"] = total
+    return out
 
 
-def _first(t: tuple) -> Any:
-    return t[0]
+def _field(result: dict, key: str) -> Any:
+    return result[key]
 
 
-def _second(t: tuple) -> Any:
-    return t[1]
+def _inverse_block(block: np.ndarray, u: np.ndarray) -> np.ndarray:
+    inv = np.array(np.searchsorted(u, block), dtype=np.intp)
+    if u.dtype.kind in _NAN_KINDS:
+        # equal_nan: every NaN maps to the one NaN that np.unique keeps (the last value);
+        # searchsorted alone would misplace complex NaNs.
+        inv[np.isnan(block)] = len(u) - 1
+    return inv
 
 
 @implements(np.unique)
 def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
-           return_counts: bool = False) -> Any:
-    """Sorted unique values (and counts); length unknown until computed."""
-    if return_index or return_inverse:
-        raise NotImplementedError("unique(return_index/return_inverse) is not supported")
+           return_counts: bool = False, axis: int | None = None, *, equal_nan: bool = True,
+           sorted: bool = True) -> Any:
+    """Sorted unique values of the flattened array (``np.unique``).
+
+    Parameters
+    ----------
+    ar : array_like
+        Input array (flattened).
+    return_index, return_inverse, return_counts : bool
+        Also return the flat index of each value's first occurrence, the index into the
+        unique values of every element (shaped like ``ar``, as NumPy 2 does), and each
+        value's number of occurrences.
+    axis : int, optional
+        Only ``None`` (or any axis of a 1-d array) is supported.
+    equal_nan : bool
+        Treat all NaNs as one value (default, as NumPy).
+    sorted : bool
+        Accepted for NumPy compatibility; the result is always sorted.
+
+    Returns
+    -------
+    Array or tuple of Array
+        The unique values (length unknown until computed), then the requested extras in
+        NumPy's order: index, inverse, counts.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``axis`` on an array of more than one dimension, and for ``return_inverse``
+        with ``equal_nan=False`` on floating-point data (NumPy's order of equal NaNs).
+    """
     x = asarray(ar)
-    per = x.map_blocks(_unique_block, return_counts, dtype=x.dtype,
-                       chunks=tuple((math.nan,) * n for n in x.numblocks)) if x.ndim else x
-    name = new_name("unique", x.name, return_counts)
-    key = (name + "-agg",)
-    layer = {key: Task(key, _unique_agg, _all_blocks(name, per), return_counts)}
+    if axis is not None:
+        from numpy.lib.array_utils import normalize_axis_index
+        normalize_axis_index(axis, x.ndim)
+        if x.ndim != 1:
+            raise NotImplementedError("unique(axis=...) is only supported for 1-d arrays; "
+                                      "use axis=None (the flattened array)")
+    if return_inverse and not equal_nan and x.dtype.kind in _NAN_KINDS:
+        raise NotImplementedError("unique(return_inverse=True, equal_nan=False) is not "
+                                  "supported for floating-point data")
+    flat = x.reshape((1,)) if x.ndim == 0 else x
+    per = map_blocks(_unique_block, flat, return_index, return_counts, equal_nan,
+                     dtype=x.dtype, chunks=tuple((math.nan,) * n for n in flat.numblocks))
+    name = new_name("unique", per.name, return_index, return_counts, equal_nan)
+    agg = (name + "-agg",)
+    layer = {agg: Task(agg, _unique_agg, _all_blocks(name, per), return_index,
+                       return_counts, equal_nan, x.dtype)}
+    fields = [("values", name, x.dtype)]
+    if return_index:
+        fields.append(("index", name + "-index", np.intp))
     if return_counts:
-        layer[(name, 0)] = Task((name, 0), _first, Ref(key))
-        layer[(name + "-counts", 0)] = Task((name + "-counts", 0), _second, Ref(key))
-    else:
-        layer[(name, 0)] = Task((name, 0), _identity, Ref(key))
+        fields.append(("counts", name + "-counts", np.intp))
+    for field, out_name, _ in fields:
+        layer[(out_name, 0)] = Task((out_name, 0), _field, Ref(agg), field)
     graph = layer_graph(name, MaterializedLayer(layer), dependencies=[per])
-    values = Array(graph, name, ((math.nan,),), x.dtype)
+    outs = {field: Array(graph, out_name, ((math.nan,),), dtype)
+            for field, out_name, dtype in fields}
+    if not (return_index or return_inverse or return_counts):
+        return outs["values"]
+    result = [outs["values"]]
+    if return_index:
+        result.append(outs["index"])
+    if return_inverse:
+        ind = tuple(range(x.ndim))
+        result.append(blockwise(_inverse_block, ind, x, ind, outs["values"], ("U",),
+                                dtype=np.intp, concatenate=True))
     if return_counts:
-        return values, Array(graph, name + "-counts", ((math.nan,),), np.intp)
-    return values
+        result.append(outs["counts"])
+    return tuple(result)
 
-
-def _identity(x: Any) -> Any:
-    return x
 
 
 def _bincount_block(block: np.ndarray, weights: Any, minlength: int) -> np.ndarray:
@@ -112,7 +198,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Array:
     x = asarray(x)
     if x.ndim != 1:
         raise ValueError("object too deep for desired array")
-    if not np.issubdtype(x.dtype, np.integer):
+    if not (np.issubdtype(x.dtype, np.integer) or x.dtype == bool):  # bools count as 0/1
         raise TypeError(f"Cannot cast array data from dtype('{x.dtype}') to dtype('int64') "
                         "according to the rule 'safe'")
     if weights is not None:
@@ -131,42 +217,6 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Array:
 
 def _nan(n: Any) -> float:
     return math.nan
-
-
-def _hist_block(block: np.ndarray, weights: Any, edges: np.ndarray) -> np.ndarray:
-    return np.histogram(block, bins=edges, weights=weights)[0][None, :]
-
-
-@implements(np.histogram)
-def histogram(a: Any, bins: Any = 10, range: Any = None, weights: Any = None,
-              density: bool = False) -> tuple[Array, np.ndarray]:
-    """Counts per bin and the bin edges (``np.histogram``).
-
-    With an int ``bins`` and no ``range``, the range is computed first (the data's min
-    and max), which runs a small computation.
-    """
-    a = asarray(a).reshape(-1)
-    if np.ndim(bins) == 0:
-        if range is None:
-            from graphengine.collections.base import compute
-            lo, hi = compute(a.min(), a.max())
-            range = (float(lo), float(hi))
-        edges = np.histogram_bin_edges(np.empty(0, dtype=a.dtype), bins=int(bins), range=range)
-    else:
-        edges = np.asarray(bins)
-    nb = len(edges) - 1
-    if weights is not None:
-        w = asarray(weights).reshape(-1).rechunk(a.chunks)
-        per = blockwise(_hist_block, "ij", a, "i", w, "i", edges, None, dtype=np.float64,
-                        new_axes={"j": nb}, adjust_chunks={"i": 1})
-    else:
-        per = blockwise(_hist_block, "ij", a, "i", None, None, edges, None, dtype=np.intp,
-                        new_axes={"j": nb}, adjust_chunks={"i": 1})
-    counts = per.sum(axis=0)
-    if density:
-        widths = np.diff(edges)
-        counts = counts / (counts.sum() * widths)
-    return counts, edges
 
 
 @implements(np.digitize)
@@ -236,7 +286,17 @@ def _concat_rows(parts: list, ndim: int) -> np.ndarray:
 
 @implements(np.nonzero)
 def nonzero(a: Any) -> tuple:
-    """Indices of the non-zero elements, one array per axis."""
+    """Indices of the non-zero elements, one array per axis.
+
+    Raises
+    ------
+    ValueError
+        For a 0-d array, as NumPy.
+    """
+    a = asarray(a)
+    if a.ndim == 0:
+        raise ValueError("Calling nonzero on 0d arrays is not allowed. Use "
+                         "np.atleast_1d(scalar).nonzero() instead.")
     idx = argwhere(a)
     return tuple(idx[:, i] for i in range(idx.shape[1]))
 
@@ -252,6 +312,8 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     from graphengine.collections.array.joining import concatenate
     from graphengine.collections.array.shape import broadcast_to
     a = asarray(a)
+    if n == 0:  # NumPy returns the input as it is (any shape; prepend/append ignored)
+        return a
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n}")
     if a.ndim == 0:
@@ -289,38 +351,73 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Array:
 
 @implements(np.cov)
 def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
-        ddof: int | None = None) -> Array:
-    """Covariance matrix (``np.cov`` without weights)."""
+        ddof: int | None = None, fweights: Any = None, aweights: Any = None, *,
+        dtype: Any = None) -> Array:
+    """Covariance matrix (``np.cov``).
+
+    Parameters
+    ----------
+    m, y : array_like
+        Variables (rows, or columns with ``rowvar=False``) and their observations.
+    rowvar, bias, ddof
+        As in NumPy.
+    fweights, aweights
+        Not supported (``NotImplementedError``).
+    dtype : dtype, optional
+        Data type of the computation and the result (default: at least float64).
+
+    Returns
+    -------
+    Array
+        The covariance matrix, squeezed (a 0-d array for a single variable).
+    """
     from graphengine.collections.array.joining import concatenate
+    from graphengine.collections.array.products import dot
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov(fweights=..., aweights=...) is not supported")
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("ddof must be integer")
     x = asarray(m)
     if x.ndim > 2:
         raise ValueError("m has more than 2 dimensions")
+    yy = None if y is None else asarray(y)
+    if yy is not None and yy.ndim > 2:
+        raise ValueError("y has more than 2 dimensions")
+    if dtype is None:
+        dtype = np.result_type(x.dtype, np.float64) if yy is None else \
+            np.result_type(x.dtype, yy.dtype, np.float64)
+    dtype = np.dtype(dtype)
+    ndim = x.ndim
+    x = x.astype(dtype)
     if x.ndim < 2:  # NumPy: array(m, ndmin=2)
         x = x.reshape((1, -1))
-    if not rowvar and x.shape[0] != 1:
+    if not rowvar and ndim != 1:
         x = x.T
-    if y is not None:
-        yy = asarray(y)
-        if yy.ndim == 1:
-            yy = yy[None, :]
+    if x.shape[0] == 0:
+        return asarray(np.array([]).reshape(0, 0))
+    if yy is not None:
+        yy = yy.astype(dtype)
+        if yy.ndim < 2:
+            yy = yy.reshape((1, -1))
         if not rowvar and yy.shape[0] != 1:
             yy = yy.T
         x = concatenate([x, yy], axis=0)
     if ddof is None:
         ddof = 0 if bias else 1
-    dtype = np.result_type(x.dtype, np.float64)
-    x = x.astype(dtype)
-    n = x.shape[1]
+    fact = x.shape[1] - ddof
+    if fact <= 0:
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+        fact = 0.0
     x = x - x.mean(axis=1, keepdims=True)
-    from graphengine.collections.array.products import dot
-    c = dot(x, x.T.conj()) / (n - ddof)
+    # NumPy scales in place by 1/fact (a float64 scalar), keeping the dtype.
+    c = (dot(x, x.T.conj()) * np.true_divide(1, fact)).astype(dtype)
     return c.squeeze() if c.shape == (1, 1) else c
 
 
 @implements(np.corrcoef)
-def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Array:
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Array:
     """Pearson correlation coefficients (``np.corrcoef``)."""
-    c = cov(x, y, rowvar)
+    c = cov(x, y, rowvar, dtype=dtype)
     if c.ndim == 0:
         return c / c
     d = diag(c)
@@ -374,19 +471,26 @@ def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Array:
     return map_blocks(np.sort, a, axis=axis, kind=kind, dtype=a.dtype)
 
 
-def _isin_block(block: np.ndarray, tests: np.ndarray, invert: bool) -> np.ndarray:
-    return np.isin(block, tests, invert=invert)
+def _isin_block(block: np.ndarray, tests: np.ndarray, assume_unique: bool, invert: bool,
+                kind: str | None) -> np.ndarray:
+    return np.isin(block, tests, assume_unique=assume_unique, invert=invert, kind=kind)
 
 
 @implements(np.isin)
 def isin(element: Any, test_elements: Any, assume_unique: bool = False,
-         invert: bool = False) -> Array:
-    """Whether each element is in ``test_elements`` (a NumPy or graphengine array)."""
+         invert: bool = False, *, kind: str | None = None) -> Array:
+    """Whether each element is in ``test_elements`` (a NumPy or graphengine array).
+
+    ``assume_unique``, ``invert`` and ``kind`` (``None``, ``"sort"`` or ``"table"``) are
+    passed to ``np.isin`` for every block.
+    """
     x = asarray(element)
     tests = asarray(test_elements).reshape(-1)
+    # NumPy's checks of ``kind`` (its name; "table" needs integers), before any compute.
+    np.isin(np.empty(0, x.dtype), np.empty(0, tests.dtype), kind=kind)
     ind = tuple(range(x.ndim))
-    return blockwise(_isin_block, ind, x, ind, tests, ("T",), invert, None, dtype=bool,
-                     concatenate=True)
+    return blockwise(_isin_block, ind, x, ind, tests, ("T",), assume_unique, None, invert,
+                     None, kind, None, dtype=bool, concatenate=True)
 
 
 def _diag_block(v: np.ndarray, k: int) -> np.ndarray:
@@ -457,3 +561,7 @@ def triu(m: Any, k: int = 0) -> Array:
 
 def _matrix_rank_r(r: np.ndarray) -> np.ndarray:
     return np.asarray(np.linalg.matrix_rank(r))
+
+
+# histogram lives in its own module (re-exported here).
+from graphengine.collections.array.histograms import histogram  # noqa: E402

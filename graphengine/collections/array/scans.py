@@ -181,33 +181,41 @@ def argtopk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
 # --- order statistics (exact) -------------------------------------------------------------
 
 def _order_stat(a: Any, axis: Any, keepdims: bool, func: Callable, q: Any, name: str,
-                **kwargs: Any) -> Array:
-    from graphengine.collections.array.reductions import normalize_axes
+                weights: Any = None, **kwargs: Any) -> Array:
+    """``func`` (``np.median``, ``np.percentile``...) on blocks holding the whole of the
+    reduced axes; ``q`` of any shape adds its axes in front, as in NumPy."""
+    from graphengine.collections.array.reductions import broadcastable_weights, normalize_axes
+    from graphengine.collections.array.shape import broadcast_to
     a = _as_array(a)
     axes = normalize_axes(axis, a.ndim)
+    w = None
+    if weights is not None:
+        w = broadcast_to(broadcastable_weights(a, weights, axis), a.shape)
     a = a.rechunk({ax: -1 for ax in axes})
-    q_arr = None if q is None else np.asarray(q)
-    if q_arr is not None and q_arr.ndim > 1:
-        raise ValueError("q must be a scalar or 1-d")
+    operands = [a]
+    if w is not None:
+        operands.append(w.rechunk(a.chunks))
+    q_shape = () if q is None else np.shape(q)
     out_chunks = [((1,) if keepdims else None) if i in axes else c
                   for i, c in enumerate(a.chunks)]
-    out_chunks = [c for c in out_chunks if c is not None]
-    new_axis = None
-    if q_arr is not None and q_arr.ndim == 1:
-        out_chunks = [(len(q_arr),)] + out_chunks
-        new_axis = 0
+    out_chunks = [(n,) for n in q_shape] + [c for c in out_chunks if c is not None]
+    new_axis = tuple(range(len(q_shape))) or None
     qargs = () if q is None else (q,)
     drop = () if keepdims else axes
 
-    def call(block: np.ndarray) -> np.ndarray:
-        return func(block, *qargs, axis=axes, keepdims=keepdims, **kwargs)
+    def call(block: np.ndarray, *weight_block: np.ndarray) -> np.ndarray:
+        extra = {"weights": weight_block[0]} if weight_block else {}
+        return func(block, *qargs, axis=axes, keepdims=keepdims, **extra, **kwargs)
 
     call.__name__ = name
-    with np.errstate(all="ignore"):
-        sample = func(np.ones((2,) * max(a.ndim, 1), dtype=a.dtype), *qargs, **kwargs)
-    return map_blocks(call, a, chunks=tuple(out_chunks), drop_axis=drop, new_axis=new_axis,
-                      dtype=np.asarray(sample).dtype,
-                      name=new_name(name, a.name, axes, keepdims, q, kwargs))
+    sample = np.ones((2,) * max(a.ndim, 1), dtype=a.dtype)
+    extra = {} if w is None else {"weights": np.ones(sample.shape, dtype=w.dtype)}
+    with np.errstate(all="ignore"):  # also NumPy's checks of q, method and weights
+        sample = func(sample, *qargs, **extra, **kwargs)
+    return map_blocks(call, *operands, chunks=tuple(out_chunks), drop_axis=drop,
+                      new_axis=new_axis, dtype=np.asarray(sample).dtype,
+                      name=new_name(name, *(o.name for o in operands), axes, keepdims, q,
+                                    kwargs))
 
 
 @implements(np.median)
@@ -222,22 +230,34 @@ def nanmedian(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
     return _order_stat(a, axis, keepdims, np.nanmedian, None, "nanmedian")
 
 
+_ORDER_DOC = """Exact {what} ``q`` ({scale}, any shape) along ``axis`` (``np.{name}``).
+
+    The reduced axes are rechunked into one block. ``weights`` (shaped like ``a``, or
+    like ``a`` along ``axis``) need ``method="inverted_cdf"``, as in NumPy. The result
+    has the shape ``q.shape`` followed by the shape of ``a`` without ``axis``."""
+
+
 @implements(np.percentile)
 def percentile(a: Any, q: Any, axis: Any = None, method: str = "linear",
-               keepdims: bool = False) -> Array:
-    """Exact percentiles ``q`` (0-100) along ``axis`` (``np.percentile``)."""
-    return _order_stat(a, axis, keepdims, np.percentile, q, "percentile", method=method)
+               keepdims: bool = False, *, weights: Any = None) -> Array:
+    return _order_stat(a, axis, keepdims, np.percentile, q, "percentile", weights,
+                       method=method)
 
 
 @implements(np.nanpercentile)
 def nanpercentile(a: Any, q: Any, axis: Any = None, method: str = "linear",
-                  keepdims: bool = False) -> Array:
-    """Exact percentiles ignoring NaNs."""
-    return _order_stat(a, axis, keepdims, np.nanpercentile, q, "nanpercentile", method=method)
+                  keepdims: bool = False, *, weights: Any = None) -> Array:
+    return _order_stat(a, axis, keepdims, np.nanpercentile, q, "nanpercentile", weights,
+                       method=method)
 
 
 @implements(np.quantile)
 def quantile(a: Any, q: Any, axis: Any = None, method: str = "linear",
-             keepdims: bool = False) -> Array:
-    """Exact quantiles ``q`` (0-1) along ``axis``."""
-    return _order_stat(a, axis, keepdims, np.quantile, q, "quantile", method=method)
+             keepdims: bool = False, *, weights: Any = None) -> Array:
+    return _order_stat(a, axis, keepdims, np.quantile, q, "quantile", weights, method=method)
+
+
+percentile.__doc__ = _ORDER_DOC.format(what="percentiles", scale="0-100", name="percentile")
+nanpercentile.__doc__ = _ORDER_DOC.format(what="percentiles, ignoring NaNs,", scale="0-100",
+                                          name="nanpercentile")
+quantile.__doc__ = _ORDER_DOC.format(what="quantiles", scale="0-1", name="quantile")
