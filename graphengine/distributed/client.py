@@ -2,8 +2,9 @@
 
     >>> from graphengine.distributed import Client
     >>> with Client(processes=False, n_workers=2, threads_per_worker=1) as client:
-    ...     future = client.submit(sum, [1, 2, 3])
-    ...     client.gather(client.map(lambda x: x * future.result(), [1, 2]))
+    ...     total = client.submit(sum, [1, 2, 3])       # runs on a worker
+    ...     scaled = client.map(lambda x, t: x * t, [1, 2], t=total)  # a future as argument
+    ...     client.gather(scaled)
     [6, 12]
 
 Creating a Client makes it the default for ``.compute()`` of every collection until it

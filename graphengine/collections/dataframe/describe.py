@@ -6,8 +6,8 @@ other columns count, unique, top and freq (top: most frequent, ties to the first
 
     >>> import pandas as pd, graphengine.dataframe as gd
     >>> s = gd.from_pandas(pd.Series(["a", "b", "a"]), npartitions=2)
-    >>> s.describe().compute().tolist()
-    [3, 2, 'a', 2]
+    >>> [str(v) for v in s.describe().compute()]
+    ['3', '2', 'a', '2']
 """
 from __future__ import annotations
 
