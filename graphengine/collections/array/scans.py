@@ -184,7 +184,8 @@ def _order_stat(a: Any, axis: Any, keepdims: bool, func: Callable, q: Any, name:
                 weights: Any = None, **kwargs: Any) -> Array:
     """``func`` (``np.median``, ``np.percentile``...) on blocks holding the whole of the
     reduced axes; ``q`` of any shape adds its axes in front, as in NumPy."""
-    from graphengine.collections.array.reductions import broadcastable_weights, normalize_axes
+    from graphengine.collections.array.moments import broadcastable_weights
+    from graphengine.collections.array.reductions import normalize_axes
     from graphengine.collections.array.shape import broadcast_to
     a = _as_array(a)
     axes = normalize_axes(axis, a.ndim)
