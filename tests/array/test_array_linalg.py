@@ -259,3 +259,13 @@ def test_tensordot_out_of_range_axes_raise_indexerror_like_numpy():
                  (np.array([1]), np.array([0]))):
         np.testing.assert_allclose(run(ga.tensordot(xa, xb, axes=axes)),
                                    np.tensordot(a, b, axes=axes))
+
+
+def test_einsum_out_and_unknown_keywords():
+    a = np.arange(6.0).reshape(2, 3)
+    x = ga.from_array(a, chunks=2)
+    out = ga.zeros(2, chunks=1)
+    assert ga.einsum("ij->i", x, out=out, optimize=True) is out
+    np.testing.assert_array_equal(out.compute(scheduler="sync"), np.einsum("ij->i", a))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        ga.einsum("ij->i", x, bogus=1)

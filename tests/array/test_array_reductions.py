@@ -306,3 +306,28 @@ def test_a_full_reduction_gives_a_numpy_scalar_as_numpy_does(name, chunks):
     expected = getattr(np, name)(a)
     assert type(got) is type(expected)
     np.testing.assert_allclose(got, expected)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "std", "var", "max", "argmax", "nanmean"])
+def test_out_rebinds_a_graphengine_array_to_the_result(name):
+    a = np.arange(12.0).reshape(3, 4)
+    x = ga.from_array(a, chunks=2)
+    out = ga.zeros(4, chunks=2, dtype=np.float64 if name != "argmax" else np.intp)
+    returned = getattr(ga, name)(x, axis=0, out=out)
+    assert returned is out
+    np.testing.assert_allclose(run(out), getattr(np, name)(a, axis=0))
+    with pytest.raises(ValueError, match=r"out has shape \(3,\)"):
+        getattr(ga, name)(x, axis=0, out=ga.zeros(3, chunks=2))
+    with pytest.raises(TypeError, match="graphengine Array"):
+        getattr(ga, name)(x, axis=0, out=np.zeros(4))
+
+
+def test_out_takes_the_result_in_its_own_dtype_as_numpy_writes_into_it():
+    a = np.arange(6).reshape(2, 3)
+    out = ga.zeros(3, dtype=np.float32, chunks=3)
+    ga.sum(ga.from_array(a, chunks=1), axis=0, out=out)
+    expected = np.zeros(3, dtype=np.float32)
+    np.sum(a, axis=0, out=expected)
+    got = run(out)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

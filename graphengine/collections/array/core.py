@@ -24,7 +24,7 @@ from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.collections.array.chunks import is_unknown, normalize_chunks
 from graphengine.collections.array.layer import Blockwise
 
-__all__ = ["Array", "finalize", "HANDLED_FUNCTIONS", "implements"]
+__all__ = ["Array", "finalize", "handle_out", "HANDLED_FUNCTIONS", "implements"]
 
 #: NumPy functions with a graphengine implementation, for ``__array_function__``.
 HANDLED_FUNCTIONS: dict = {}
@@ -37,6 +37,34 @@ def implements(*numpy_functions: Any):
             HANDLED_FUNCTIONS[f] = func
         return func
     return decorate
+
+
+def handle_out(name: str, out: Any, result: "Array") -> "Array":
+    """NumPy's ``out=`` for a lazy result: ``out``, a graphengine Array of the result's
+    shape, becomes the result (cast to ``out``'s dtype, as NumPy writes into it) and is
+    returned. Without ``out`` the result is returned as it is.
+
+    Raises
+    ------
+    TypeError
+        If ``out`` is not a graphengine Array (a NumPy array cannot hold a lazy result).
+    ValueError
+        If ``out``'s shape differs from the result's, naming both.
+    """
+    if out is None:
+        return result
+    if isinstance(out, tuple) and len(out) == 1:  # the ufunc spelling, out=(x,)
+        out = out[0]
+    if not isinstance(out, Array):
+        raise TypeError(f"{name}(out=...) takes a graphengine Array to rebind to the "
+                        f"result, not {type(out).__name__}; assign the result instead")
+    if out.shape != result.shape:
+        raise ValueError(f"{name}(out=...): out has shape {out.shape} but the result has "
+                         f"shape {result.shape}")
+    if out.dtype != result.dtype:
+        result = result.astype(out.dtype)
+    out._become(result)
+    return out
 
 
 def finalize(results: Any, ndim: int) -> np.ndarray:
@@ -355,9 +383,13 @@ class Array(Collection):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         from graphengine.collections.array.setitem import setitem
-        new = setitem(self, index, value)
+        self._become(setitem(self, index, value))
+
+    def _become(self, other: "Array") -> None:
+        """Take ``other``'s graph, name, chunks and dtype: ``x[i] = v`` and ``out=x``
+        rebind the Array they are given, as NumPy's would change it in place."""
         self._graph, self.name, self._chunks, self._dtype = (
-            new._graph, new.name, new._chunks, new._dtype)
+            other._graph, other.name, other._chunks, other._dtype)
         self._fused = None
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.collections.array.core import Array, implements
+from graphengine.collections.array.core import Array, handle_out, implements
 from graphengine.collections.array.reductions import (_as_array, normalize_axes, reduction,
                                                       sum)
 
@@ -75,9 +75,10 @@ def _make_mean(nan: bool):
             # NumPy's mean adds float16 values in float32 and rounds the result back.
             kw = {"dtype": np.dtype("f4"), "nan": nan}
             agg_kw = dict(kw, result_dtype=dt)
-        return reduction(a, _mean_chunk, _mean_agg, axis=axis, keepdims=keepdims, dtype=dt,
-                         split_every=split_every, combine=_mean_combine, chunk_kwargs=kw,
-                         aggregate_kwargs=agg_kw)
+        return handle_out(mean.__name__, out, reduction(
+            a, _mean_chunk, _mean_agg, axis=axis, keepdims=keepdims, dtype=dt,
+            split_every=split_every, combine=_mean_combine, chunk_kwargs=kw,
+            aggregate_kwargs=agg_kw))
     mean.__name__ = "nanmean" if nan else "mean"
     mean.__doc__ = "Arithmetic mean along ``axis`` (NaNs ignored for nanmean)."
     return mean
@@ -138,9 +139,10 @@ def _make_moment(nan: bool, sqrt: bool):
         if np.issubdtype(dt, np.complexfloating):
             dt = np.empty(0, dtype=dt).real.dtype
         kw = {"dtype": None, "nan": nan}
-        return reduction(a, _moment_chunk, _moment_agg, axis=axis, keepdims=keepdims, dtype=dt,
-                         split_every=split_every, combine=_moment_combine, chunk_kwargs=kw,
-                         aggregate_kwargs={"ddof": ddof, "sqrt": sqrt, "dtype": dt})
+        return handle_out(moment.__name__, out, reduction(
+            a, _moment_chunk, _moment_agg, axis=axis, keepdims=keepdims, dtype=dt,
+            split_every=split_every, combine=_moment_combine, chunk_kwargs=kw,
+            aggregate_kwargs={"ddof": ddof, "sqrt": sqrt, "dtype": dt}))
     base = "std" if sqrt else "var"
     moment.__name__ = ("nan" if nan else "") + base
     moment.__doc__ = (f"{'Standard deviation' if sqrt else 'Variance'} along ``axis`` with "

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.collections.array.core import Array, implements
+from graphengine.collections.array.core import Array, handle_out, implements
 from graphengine.collections.array.creation import asarray
 from graphengine.collections.array.elementwise import blockwise, elemwise, new_name
 
@@ -226,7 +226,7 @@ def _einsum_block(*blocks: Any, subscripts: str, dtype: Any = None,
 
 @implements(np.einsum)
 def einsum(subscripts: str, *operands: Any, dtype: Any = None, casting: str = "safe",
-           **kwargs: Any) -> Array:
+           out: Any = None, **kwargs: Any) -> Array:
     """Einstein summation over blocks (``np.einsum``; no ``...`` broadcasting).
 
     Parameters
@@ -239,8 +239,11 @@ def einsum(subscripts: str, *operands: Any, dtype: Any = None, casting: str = "s
         Type the products and sums are computed in (and of the result), as NumPy.
     casting : {'no', 'equiv', 'safe', 'same_kind', 'unsafe'}, optional
         Allowed casting of the operands to ``dtype`` ('safe', NumPy's default).
+    out : Array, optional
+        A graphengine Array of the result's shape to rebind to the result.
     **kwargs
-        Other ``np.einsum`` options are ignored.
+        ``optimize`` and ``order`` are accepted and ignored (blocks are contracted one
+        product at a time; the result's layout is NumPy's default).
 
     Raises
     ------
@@ -250,6 +253,9 @@ def einsum(subscripts: str, *operands: Any, dtype: Any = None, casting: str = "s
     ValueError
         For subscripts not matching the operands, or an invalid ``casting``.
     """
+    unknown = sorted(set(kwargs) - {"optimize", "order"})
+    if unknown:
+        raise TypeError(f"einsum() got an unexpected keyword argument {unknown[0]!r}")
     if "." in subscripts:
         raise NotImplementedError("einsum with '...' is not supported")
     subscripts = subscripts.replace(" ", "")
@@ -282,9 +288,9 @@ def einsum(subscripts: str, *operands: Any, dtype: Any = None, casting: str = "s
     # into several blocks are added by the tree reduction, which sums in ``out_dtype``.
     name = new_name("einsum", subscripts, [a.name for a in arrays], dtype, casting)
     kw = {"subscripts": block_sub, "dtype": dtype, "casting": casting}
-    return _contract(_einsum_block, kw, tuple(output),
-                     [(a, tuple(s)) for a, s in zip(arrays, in_subs)], contracted,
-                     out_dtype, name)
+    return handle_out("einsum", out, _contract(
+        _einsum_block, kw, tuple(output), [(a, tuple(s)) for a, s in zip(arrays, in_subs)],
+        contracted, out_dtype, name))
 
 
 # qr, svd, norm, solve and lstsq (ga.linalg) are in linalg.py.

@@ -21,7 +21,7 @@ import numpy as np
 
 from graphengine import config
 from graphengine.collections.array.chunks import chunk_offsets
-from graphengine.collections.array.core import Array, implements, layer_graph
+from graphengine.collections.array.core import Array, handle_out, implements, layer_graph
 from graphengine.collections.array.elementwise import asanyarray_operand, new_name
 from graphengine.collections.array.layer import Blockwise, PerBlock, concatenate_nested
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
@@ -266,8 +266,6 @@ def _check_nonempty(x: Array, axes: tuple, what: str) -> None:
 def _simple(npfunc: Callable, name: str, needs_data: bool = False) -> Callable:
     def reduce(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
                split_every: Any = None, out: Any = None, **kwargs: Any) -> Array:
-        if out is not None:
-            raise NotImplementedError(f"{name}(out=...) is not supported")
         a = _as_array(a)
         axes = normalize_axes(axis, a.ndim)
         if needs_data:
@@ -279,8 +277,9 @@ def _simple(npfunc: Callable, name: str, needs_data: bool = False) -> Callable:
         else:
             rdtype = (np.dtype(bool) if name in ("any", "all") else a.dtype)
             kw = {}
-        return reduction(a, npfunc, npfunc, axis=axes, keepdims=keepdims, dtype=rdtype,
-                         split_every=split_every, chunk_kwargs=kw, aggregate_kwargs=kw)
+        return handle_out(name, out, reduction(
+            a, npfunc, npfunc, axis=axes, keepdims=keepdims, dtype=rdtype,
+            split_every=split_every, chunk_kwargs=kw, aggregate_kwargs=kw))
     reduce.__name__ = name
     reduce.__doc__ = (f"``np.{name}`` over ``axis`` (int, tuple or None) as a tree "
                       f"reduction; ``split_every`` sets the fan-in of the tree.")
@@ -386,10 +385,11 @@ def _make_arg(kind: str, nan: bool):
         if a.ndim == 0:
             axes = ()
         kw = {"kind": kind, "shape": a.shape, "nan": nan}
-        return reduction(a, _arg_chunk, _arg_agg, axis=axes, keepdims=keepdims,
-                         dtype=np.intp, split_every=split_every, combine=_arg_combine,
-                         chunk_kwargs=kw, combine_kwargs={"kind": kind},
-                         aggregate_kwargs={"kind": kind}, with_offsets=True)
+        return handle_out(name, out, reduction(
+            a, _arg_chunk, _arg_agg, axis=axes, keepdims=keepdims, dtype=np.intp,
+            split_every=split_every, combine=_arg_combine, chunk_kwargs=kw,
+            combine_kwargs={"kind": kind}, aggregate_kwargs={"kind": kind},
+            with_offsets=True))
     arg.__name__ = ("nanarg" if nan else "arg") + kind
     arg.__doc__ = f"Index of the {kind}imum along ``axis`` (flat index for ``axis=None``)."
     return arg
