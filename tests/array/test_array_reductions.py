@@ -3,6 +3,7 @@ checked against NumPy over shapes, chunkings and axes."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -201,7 +202,11 @@ def _check_same(got, expected):
     value = run(got)
     assert value.shape == np.shape(expected) and value.dtype == np.asarray(expected).dtype
     assert got.dtype == value.dtype
-    np.testing.assert_allclose(value, expected, rtol=1e-6)
+    # Blocks sum in another order than NumPy: allow rounding of the order of the dtype's
+    # epsilon times the terms' size (a float32 average near zero differs in ~1e-8).
+    eps = np.finfo(value.dtype).eps if np.issubdtype(value.dtype, np.inexact) else 0.0
+    scale = float(np.max(np.abs(expected), initial=1.0))
+    np.testing.assert_allclose(value, expected, rtol=1e-6, atol=64 * eps * scale)
 
 
 def test_average_returned_sum_of_weights_is_float_for_int_data():
@@ -331,3 +336,323 @@ def test_out_takes_the_result_in_its_own_dtype_as_numpy_writes_into_it():
     got = run(out)
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
+
+
+# --- NumPy parity: initial=, where=, unknown keywords ------------------------------------
+
+def _numpy_outcome(func, *args, **kwargs):
+    """NumPy's result, or the exception it raises (warnings silenced)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the exception is the expected outcome
+            return exc
+
+
+def _check_like_numpy(ga_call, np_call):
+    """Same value, dtype and result type as NumPy, or the same exception type."""
+    expected = _numpy_outcome(np_call)
+    if isinstance(expected, Exception):
+        with pytest.raises(type(expected)) as info:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run(ga_call())
+        assert type(info.value) is type(expected)
+        return
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy = ga_call()
+        got = run(lazy)
+    assert type(got) is type(expected)
+    assert np.shape(got) == np.shape(expected) == lazy.shape
+    assert np.asarray(got).dtype == np.asarray(expected).dtype == lazy.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+B = np.arange(12.0).reshape(3, 4)
+MASK = B > 3
+SIMPLE_WITH_INITIAL = ["sum", "prod", "nansum", "nanprod", "min", "max", "nanmin", "nanmax"]
+
+
+@pytest.mark.parametrize("name", SIMPLE_WITH_INITIAL)
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("chunks", [1, 2, 4])
+def test_initial_is_applied_once_like_numpy(name, axis, keepdims, chunks):
+    x = ga.from_array(B, chunks=chunks)  # 1 to 12 blocks: a per-block initial would show
+    _check_like_numpy(lambda: getattr(ga, name)(x, axis=axis, keepdims=keepdims, initial=5),
+                      lambda: getattr(np, name)(B, axis=axis, keepdims=keepdims, initial=5))
+
+
+@pytest.mark.parametrize("name", SIMPLE_WITH_INITIAL + ["any", "all"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("where", [MASK, MASK[0], MASK[:, :1], np.zeros((3, 4), bool)])
+def test_where_masks_elements_like_numpy(name, axis, where):
+    x = ga.from_array(B, chunks=2)
+    kw = {"initial": 99 if "min" in name else -99} if name.endswith(("min", "max")) else {}
+    _check_like_numpy(lambda: getattr(ga, name)(x, axis=axis, where=where, **kw),
+                      lambda: getattr(np, name)(B, axis=axis, where=where, **kw))
+
+
+def test_the_examples_of_the_report():
+    x = ga.from_array(B, chunks=2)
+    assert run(ga.sum(x, initial=5)) == np.sum(B, initial=5) == 71.0
+    assert run(ga.min(x, where=MASK, initial=99)) == np.min(B, where=MASK, initial=99) == 4.0
+    with pytest.raises(TypeError, match=r"^sum\(\) got an unexpected keyword argument 'foo'$"):
+        ga.sum(x, foo=1)
+    with pytest.raises(TypeError, match=r"sum\(\) got an unexpected keyword argument"):
+        np.sum(B, foo=1)
+
+
+@pytest.mark.parametrize("name", ["min", "max", "nanmin", "nanmax"])
+def test_min_and_max_need_initial_with_where_like_numpy(name):
+    x = ga.from_array(B, chunks=2)
+    with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
+        getattr(np, name)(B, where=MASK)
+    with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
+        getattr(ga, name)(x, where=MASK)
+    # An empty reduction is fine with initial, as in NumPy.
+    _check_like_numpy(lambda: getattr(ga, name)(ga.zeros((0, 3), chunks=2), axis=0, initial=7),
+                      lambda: getattr(np, name)(np.zeros((0, 3)), axis=0, initial=7))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, a: m.sum(a, foo=1),
+    lambda m, a: m.any(a, initial=1),
+    lambda m, a: m.all(a, initial=True),
+    lambda m, a: m.min(a, dtype=int),
+    lambda m, a: m.nanmax(a, dtype=float),
+    lambda m, a: m.sum(a, where=np.ones(4, int)),  # NumPy takes only boolean masks
+    lambda m, a: m.mean(a, where=np.ones(4, int)),
+    lambda m, a: m.var(a, where=B),
+    lambda m, a: m.sum(a, where=np.ones((2, 4), bool)),  # does not broadcast
+    lambda m, a: m.nanmean(a, where=np.ones((2, 3, 4), bool)),
+    lambda m, a: m.sum(np.arange(3, dtype=np.int8) if m is np else
+                       ga.from_array(np.arange(3, dtype=np.int8), chunks=2),
+                       dtype=np.int8, initial=1000),
+    lambda m, a: m.var(a, foo=1),
+], ids=["unknown", "any-initial", "all-initial", "min-dtype", "nanmax-dtype", "int-mask",
+        "mean-int-mask", "var-float-mask", "no-broadcast", "too-many-dims", "initial-overflow",
+        "var-unknown"])
+def test_keyword_errors_match_numpy(call):
+    expected = _numpy_outcome(call, np, B)
+    assert isinstance(expected, Exception)
+    with pytest.raises(type(expected)):
+        call(ga, ga.from_array(B, chunks=2))
+
+
+def test_where_and_initial_through_numpy_dispatch_and_ufunc_reduce():
+    x = ga.from_array(B, chunks=2)
+    _check_like_numpy(lambda: np.sum(x, initial=5, where=MASK),
+                      lambda: np.sum(B, initial=5, where=MASK))
+    _check_like_numpy(lambda: np.add.reduce(x, initial=3),
+                      lambda: np.add.reduce(B, initial=3))
+    _check_like_numpy(lambda: np.minimum.reduce(x, axis=1, where=MASK, initial=50),
+                      lambda: np.minimum.reduce(B, axis=1, where=MASK, initial=50))
+    _check_like_numpy(lambda: np.mean(x, where=MASK), lambda: np.mean(B, where=MASK))
+
+
+def test_where_takes_a_graphengine_mask_with_other_chunks():
+    x = ga.from_array(B, chunks=2)
+    mask = ga.from_array(MASK, chunks=3)
+    for name in ("sum", "mean", "var", "any"):
+        _check_like_numpy(lambda: getattr(ga, name)(x, axis=0, where=mask),
+                          lambda: getattr(np, name)(B, axis=0, where=MASK))
+    _check_like_numpy(lambda: ga.max(x, where=ga.from_array(MASK[0], chunks=3), initial=-1),
+                      lambda: np.max(B, where=MASK[0], initial=-1))
+
+
+def test_where_on_unknown_chunk_sizes_needs_an_aligned_mask():
+    a = np.array([5.0, 1, 7, 3, 9, 2])
+    xb = ga.from_array(a, chunks=2)
+    y = xb[xb > 2]
+    sel = a[a > 2]
+    _check_like_numpy(lambda: ga.sum(y, where=y > 5), lambda: np.sum(sel, where=sel > 5))
+    _check_like_numpy(lambda: ga.mean(y, where=y > 5), lambda: np.mean(sel, where=sel > 5))
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        ga.sum(y, where=np.array([True, False, True, True]))
+
+
+@pytest.mark.parametrize("name", ["mean", "var", "std", "nanmean", "nanvar", "nanstd"])
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_moments_with_where_exclude_masked_elements_like_numpy(name, axis, keepdims):
+    a = B.copy()
+    a[1, 2] = np.nan
+    x = ga.from_array(a, chunks=(2, 3))
+    for where in (MASK, MASK[:, :1], [[True], [False], [True]]):
+        _check_like_numpy(
+            lambda: getattr(ga, name)(x, axis=axis, keepdims=keepdims, where=where),
+            lambda: getattr(np, name)(a, axis=axis, keepdims=keepdims, where=where))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), data=st.data())
+def test_where_and_initial_match_numpy_for_any_chunking(shape, data):
+    shape = tuple(shape)
+    chunks = tuple(data.draw(st.integers(1, n)) for n in shape)
+    rng = np.random.default_rng(math.prod(shape) + len(chunks))
+    a = rng.integers(0, 5, size=shape).astype(float)
+    a[rng.random(shape) < 0.2] = np.nan
+    mask = rng.random(shape) < 0.7
+    x = ga.from_array(a, chunks=chunks)
+    axis = data.draw(st.one_of(st.none(), st.integers(0, len(shape) - 1)))
+    keepdims = data.draw(st.booleans())
+    split_every = data.draw(st.integers(2, 4))
+    name = data.draw(st.sampled_from(SIMPLE_WITH_INITIAL + ["any", "all", "mean", "var",
+                                                            "nanmean", "nanstd"]))
+    kw = {"initial": 2.5} if name in SIMPLE_WITH_INITIAL else {}
+    _check_like_numpy(
+        lambda: getattr(ga, name)(x, axis=axis, keepdims=keepdims, where=mask,
+                                  split_every=split_every, **kw),
+        lambda: getattr(np, name)(a, axis=axis, keepdims=keepdims, where=mask, **kw))
+
+
+# --- NumPy parity: ddof beyond the count, dtype= and correction= of the moments ------------
+
+@pytest.mark.parametrize("name", ["var", "std", "nanvar", "nanstd"])
+@pytest.mark.parametrize("ddof", [0, 1, 2, 3, 5])
+def test_ddof_at_or_beyond_the_count_matches_numpy(name, ddof):
+    # nanvar/nanstd give NaN (no degrees of freedom); var/std divide by zero (inf).
+    a = np.array([1.0, np.nan, 3.0]) if name.startswith("nan") else np.array([1.0, 2.0, 3.0])
+    _check_like_numpy(lambda: getattr(ga, name)(ga.from_array(a, chunks=2), ddof=ddof),
+                      lambda: getattr(np, name)(a, ddof=ddof))
+    b = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0], [np.nan, np.nan, 2.0]])
+    for axis in (0, 1):
+        _check_like_numpy(
+            lambda: getattr(ga, name)(ga.from_array(b, chunks=2), axis=axis, ddof=ddof),
+            lambda: getattr(np, name)(b, axis=axis, ddof=ddof))
+
+
+def test_nanvar_of_integers_is_numpys_var():
+    a = np.arange(3)
+    _check_like_numpy(lambda: ga.nanvar(ga.from_array(a, chunks=2), ddof=3),
+                      lambda: np.nanvar(a, ddof=3))
+
+
+F5 = np.arange(5.0)
+Q = np.array([0, 0, 0, 2, 2])
+
+
+@pytest.mark.parametrize("name, data, kw", [
+    ("var", F5, {"dtype": complex}),
+    ("std", F5, {"dtype": complex}),
+    ("var", F5 + 1j, {"dtype": complex}),
+    ("var", F5, {"dtype": "f4"}),
+    ("nanvar", F5, {"dtype": "f4"}),
+    ("nanmean", F5, {"dtype": int}),
+    ("nanvar", F5, {"dtype": int}),
+    ("nanstd", F5, {"dtype": "i4"}),
+    ("std", B, {"axis": 0, "dtype": int}),
+    ("std", B, {"dtype": int}),
+    ("var", B, {"axis": 0, "dtype": int}),
+    ("var", Q, {"dtype": int}),   # NumPy subtracts the mean truncated to the dtype
+    ("var", Q, {"dtype": "i1"}),
+    ("std", Q, {"dtype": int}),
+    ("nanvar", Q, {"dtype": int}),
+    ("mean", F5, {"dtype": int}),
+    ("mean", Q, {"dtype": "f4"}),
+    ("var", F5, {"dtype": bool}),
+])
+def test_moment_dtypes_and_errors_follow_numpy(name, data, kw):
+    _check_like_numpy(lambda: getattr(ga, name)(ga.from_array(data, chunks=2), **kw),
+                      lambda: getattr(np, name)(data, **kw))
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.integers(-20, 20), min_size=1, max_size=12), data=st.data())
+def test_var_and_std_in_an_integer_dtype_match_numpy_exactly(values, data):
+    # NumPy subtracts the mean truncated to the integer dtype, sums the squares in that
+    # dtype (int8 wraps around) and truncates the quotient.
+    unsigned = data.draw(st.booleans())
+    a = np.abs(values).astype("u1") if unsigned else np.array(values)
+    x = ga.from_array(a, chunks=data.draw(st.integers(1, len(values))))
+    name = data.draw(st.sampled_from(["var", "std", "nanvar"]))
+    dtype = data.draw(st.sampled_from([int, "u8", "u1"] if unsigned else [int, "i4", "i1"]))
+    ddof = data.draw(st.integers(0, 1))
+    _check_like_numpy(lambda: getattr(ga, name)(x, dtype=dtype, ddof=ddof),
+                      lambda: getattr(np, name)(a, dtype=dtype, ddof=ddof))
+
+
+def test_ddof_and_correction_cannot_both_be_given():
+    x = ga.from_array(F5, chunks=2)
+    for name in ("var", "std", "nanvar", "nanstd"):
+        with pytest.raises(ValueError, match="ddof and correction can't be provided"):
+            getattr(np, name)(F5, ddof=1, correction=1)
+        with pytest.raises(ValueError, match="ddof and correction can't be provided"):
+            getattr(ga, name)(x, ddof=1, correction=1)
+        _check_like_numpy(lambda: getattr(ga, name)(x, ddof=0, correction=1),
+                          lambda: getattr(np, name)(F5, ddof=0, correction=1))
+
+
+# --- NumPy parity: 0-d results are NumPy scalars, also with keepdims ----------------------
+
+@pytest.mark.parametrize("name", REDUCTIONS + ["argmin", "argmax", "nanargmin",
+                                               "nanargmax"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_zero_d_input_gives_a_numpy_scalar_like_numpy(name, keepdims):
+    z = np.array(3.0)
+    _check_like_numpy(lambda: getattr(ga, name)(ga.from_array(z), keepdims=keepdims),
+                      lambda: getattr(np, name)(z, keepdims=keepdims))
+
+
+def test_zero_d_input_with_initial_and_where():
+    z = np.array(3.0)
+    x = ga.from_array(z)
+    _check_like_numpy(lambda: ga.sum(x, keepdims=True, initial=1),
+                      lambda: np.sum(z, keepdims=True, initial=1))
+    _check_like_numpy(lambda: ga.min(x, where=False, initial=7),
+                      lambda: np.min(z, where=False, initial=7))
+
+
+# --- NumPy parity: arg reductions on unknown chunk sizes ----------------------------------
+
+def test_argmax_after_boolean_indexing_is_correct():
+    a = np.array([5, 1, 7, 3, 9, 2])
+    xb = ga.from_array(a, chunks=2)
+    for name in ("argmin", "argmax", "nanargmin", "nanargmax"):
+        for cut in (0, 2, 6):  # 6 leaves the first block empty
+            got = run(getattr(ga, name)(xb[xb > cut]))
+            assert got == getattr(np, name)(a[a > cut])
+    assert int(run(xb[xb > 2].argmax())) == 3
+    with pytest.raises(ValueError, match="empty sequence"):
+        run(xb[xb > 100].argmax())
+    with pytest.raises(ValueError, match="empty sequence"):
+        np.argmax(a[a > 100])
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.integers(1, 8), cols=st.integers(1, 5), data=st.data())
+def test_arg_reductions_on_unknown_chunks_match_numpy(rows, cols, data):
+    rng = np.random.default_rng(rows * 10 + cols)
+    # Few distinct values: many ties, also between infinities and NaNs (which NumPy's
+    # nanarg* replace by infinities).
+    a = rng.choice([0.0, 1.0, np.inf, -np.inf], size=(rows, cols))
+    if data.draw(st.booleans()):
+        a[rng.random(a.shape) < 0.3] = np.nan
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=rows, max_size=rows)))
+    x = ga.from_array(a, chunks=(data.draw(st.integers(1, rows)),
+                                 data.draw(st.integers(1, cols))))
+    y = x[ga.from_array(keep, chunks=(x.chunks[0],))]  # unknown row-chunk sizes
+    name = data.draw(st.sampled_from(["argmin", "argmax", "nanargmin", "nanargmax"]))
+    axis = data.draw(st.sampled_from([None, 0, 1]))
+    expected = _numpy_outcome(getattr(np, name), a[keep], axis=axis)
+    lazy = getattr(ga, name)(y, axis=axis, split_every=data.draw(st.integers(2, 4)))
+    if isinstance(expected, Exception):
+        with pytest.raises(ValueError):
+            run(lazy)
+    else:
+        np.testing.assert_array_equal(run(lazy), expected)
+
+
+@pytest.mark.parametrize("name, last", [("nansum", [np.inf, -np.inf]),
+                                        ("nanprod", [0.0, np.inf])])
+@pytest.mark.parametrize("split_every", [2, 3])
+def test_nansum_and_nanprod_keep_a_nan_made_by_the_partials(name, last, split_every):
+    # A block's inf - inf (0 * inf) is NaN in NumPy too; a later level of the tree must not
+    # drop it as if it were a NaN of the data.
+    a = np.array([1.0, np.nan, 1.0, 1.0, 1.0, 1.0] + last)
+    _check_like_numpy(
+        lambda: getattr(ga, name)(ga.from_array(a, chunks=2), split_every=split_every),
+        lambda: getattr(np, name)(a))

@@ -2,11 +2,14 @@
 
 Each block contributes its count and sum (a mean) or count, mean and sum of squared
 deviations (a variance); the tree joins them exactly (Chan et al.), so no pass over the
-data is needed for the mean first.
+data is needed for the mean first. ``where=`` masks elements out of the counts and sums.
 
     >>> import numpy as np, graphengine.array as ga
     >>> ga.from_array(np.arange(6.0), chunks=4).var().compute(scheduler="sync")
     np.float64(2.9166666666666665)
+    >>> x = ga.from_array(np.arange(6.0), chunks=4)
+    >>> ga.mean(x, where=np.arange(6) % 2 == 0).compute(scheduler="sync")
+    np.float64(2.0)
 """
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from graphengine.collections.array.core import Array, handle_out, implements
-from graphengine.collections.array.reductions import (_as_array, normalize_axes, reduction,
-                                                      sum)
+from graphengine.collections.array.reductions import (_as_array, normalize_axes,
+                                                      numpy_result_dtype, reduction, sum,
+                                                      where_mask)
 
 __all__ = ["mean", "nanmean", "var", "std", "nanvar", "nanstd", "average",
            "broadcastable_weights"]
@@ -24,9 +28,12 @@ __all__ = ["mean", "nanmean", "var", "std", "nanvar", "nanstd", "average",
 
 # --- moments ------------------------------------------------------------------------------
 
-def _count(x: np.ndarray, axis: tuple, nan: bool) -> np.ndarray:
-    if nan:
-        return np.sum(~np.isnan(x), axis=axis, keepdims=True, dtype=np.int64)
+def _count(x: np.ndarray, axis: tuple, nan: bool, where: Any = True) -> np.ndarray:
+    if nan or where is not True:
+        selected = ~np.isnan(x) if nan else np.ones(x.shape, bool)
+        if where is not True:  # the mask's block, aligned with x's
+            selected &= where
+        return np.sum(selected, axis=axis, keepdims=True, dtype=np.int64)
     n = 1
     for a in axis:
         n *= x.shape[a]
@@ -34,9 +41,11 @@ def _count(x: np.ndarray, axis: tuple, nan: bool) -> np.ndarray:
                    dtype=np.int64)
 
 
-def _mean_chunk(x: np.ndarray, axis: tuple, keepdims: bool, dtype: Any, nan: bool) -> dict:
-    total = (np.nansum if nan else np.sum)(x, axis=axis, keepdims=True, dtype=dtype)
-    return {"n": _count(x, axis, nan), "total": total}
+def _mean_chunk(x: np.ndarray, axis: tuple, keepdims: bool, dtype: Any, nan: bool,
+                where: Any = True) -> dict:
+    total = (np.nansum if nan else np.sum)(x, axis=axis, keepdims=True, dtype=dtype,
+                                           where=where)
+    return {"n": _count(x, axis, nan, where), "total": total}
 
 
 def _mean_combine(p: dict, axis: tuple, keepdims: bool, dtype: Any, nan: bool) -> dict:
@@ -47,7 +56,7 @@ def _mean_combine(p: dict, axis: tuple, keepdims: bool, dtype: Any, nan: bool) -
 def _mean_agg(p: dict, axis: tuple, keepdims: bool, dtype: Any, nan: bool,
               result_dtype: Any = None) -> np.ndarray:
     if result_dtype is not None:
-        return _mean_agg(p, axis, keepdims, dtype, nan).astype(result_dtype)
+        return np.asarray(_mean_agg(p, axis, keepdims, dtype, nan)).astype(result_dtype)
     n = np.sum(p["n"], axis=axis, keepdims=keepdims)
     total = np.sum(p["total"], axis=axis, keepdims=keepdims, dtype=dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -65,22 +74,55 @@ def _mean_dtype(a: Array, dtype: Any) -> np.dtype:
 
 
 def _make_mean(nan: bool):
+    npfunc = np.nanmean if nan else np.mean
+
     def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
-             split_every: Any = None, out: Any = None) -> Array:
+             split_every: Any = None, out: Any = None, *, where: Any = True) -> Array:
         a = _as_array(a)
+        axes = normalize_axes(axis, a.ndim)
+        # NumPy's result dtype, and its errors (nanmean of floats with an integer dtype...).
+        rdt = numpy_result_dtype(npfunc, a, axes, where, dtype=dtype, keepdims=keepdims)
         dt = _mean_dtype(a, dtype)
         kw = {"dtype": dt, "nan": nan}
-        agg_kw = kw
+        agg_kw = kw if rdt == dt else dict(kw, result_dtype=rdt)
         if dtype is None and a.dtype == np.float16 and not nan:
             # NumPy's mean adds float16 values in float32 and rounds the result back.
             kw = {"dtype": np.dtype("f4"), "nan": nan}
-            agg_kw = dict(kw, result_dtype=dt)
+            agg_kw = dict(kw, result_dtype=rdt)
         return handle_out(mean.__name__, out, reduction(
-            a, _mean_chunk, _mean_agg, axis=axis, keepdims=keepdims, dtype=dt,
+            a, _mean_chunk, _mean_agg, axis=axes, keepdims=keepdims, dtype=rdt,
             split_every=split_every, combine=_mean_combine, chunk_kwargs=kw,
-            aggregate_kwargs=agg_kw))
-    mean.__name__ = "nanmean" if nan else "mean"
-    mean.__doc__ = "Arithmetic mean along ``axis`` (NaNs ignored for nanmean)."
+            aggregate_kwargs=agg_kw, where=where_mask(a, where)))
+    mean.__name__ = mean.__qualname__ = "nanmean" if nan else "mean"
+    mean.__doc__ = f"""Arithmetic mean along ``axis``{' ignoring NaNs' if nan else ''}, as
+    ``np.{mean.__name__}``, from per-block counts and sums.
+
+    Parameters
+    ----------
+    a : array_like
+    axis : None, int or tuple of ints
+        Axes to average over (default: all).
+    dtype : dtype, optional
+        Accumulator and result dtype.
+    keepdims : bool
+        Keep the reduced axes with length one.
+    split_every : int or dict, optional
+        Fan-in of the tree.
+    out : Array, optional
+        A graphengine Array rebound to the result.
+    where : array_like of bool or Array, optional
+        Elements to include: the others count neither in the sum nor in the count.
+
+    Returns
+    -------
+    Array
+
+    Raises
+    ------
+    TypeError
+        Where NumPy raises it (a non-boolean ``where``{', an integer dtype for inexact data'
+                                                        if nan else ''}).
+    """
     return mean
 
 
@@ -88,10 +130,12 @@ mean = implements(np.mean)(_make_mean(False))
 nanmean = implements(np.nanmean)(_make_mean(True))
 
 
-def _moment_chunk(x: np.ndarray, axis: tuple, keepdims: bool, dtype: Any, nan: bool) -> dict:
-    n = _count(x, axis, nan)
+def _moment_chunk(x: np.ndarray, axis: tuple, keepdims: bool, dtype: Any, nan: bool,
+                  int_dtype: Any = None, where: Any = True) -> dict:
+    n = _count(x, axis, nan, where)
+    sumf = np.nansum if nan else np.sum
     with np.errstate(divide="ignore", invalid="ignore"):
-        total = (np.nansum if nan else np.sum)(x, axis=axis, keepdims=True, dtype=dtype)
+        total = sumf(x, axis=axis, keepdims=True, dtype=dtype, where=where)
         mu = total / np.maximum(n, 1)
         d = x - mu
         if type(d) is np.ndarray:
@@ -101,8 +145,11 @@ def _moment_chunk(x: np.ndarray, axis: tuple, keepdims: bool, dtype: Any, nan: b
             sq = d.real
         else:  # a 0-d block gives a scalar; array subclasses keep their own operators
             sq = (d * np.conj(d)).real if np.iscomplexobj(d) else d * d
-        m2 = (np.nansum if nan else np.sum)(sq, axis=axis, keepdims=True)
-    return {"n": n, "mean": mu, "m2": m2}
+        m2 = sumf(sq, axis=axis, keepdims=True, where=where)
+    out = {"n": n, "mean": mu, "m2": m2}
+    if int_dtype is not None:  # NumPy's sum in the integer dtype, for its truncated mean
+        out["total"] = sumf(x, axis=axis, keepdims=True, dtype=int_dtype, where=where)
+    return out
 
 
 def _moment_combine(p: dict, axis: tuple, keepdims: bool = True, **kw: Any) -> dict:
@@ -113,41 +160,104 @@ def _moment_combine(p: dict, axis: tuple, keepdims: bool = True, **kw: Any) -> d
         d = mu_i - mu
         sq = (d * np.conj(d)).real if np.iscomplexobj(d) else d * d
         m2 = np.sum(m2_i + n_i * sq, axis=axis, keepdims=True)
-    return {"n": n, "mean": mu, "m2": m2}
+    out = {"n": n, "mean": mu, "m2": m2}
+    if "total" in p:
+        out["total"] = np.sum(p["total"], axis=axis, keepdims=True, dtype=p["total"].dtype)
+    return out
 
 
-def _moment_agg(p: dict, axis: tuple, keepdims: bool, ddof: int, sqrt: bool, dtype: Any,
+def _moment_agg(p: dict, axis: tuple, keepdims: bool, ddof: Any, sqrt: bool, dtype: Any,
+                nan: bool = False, int_dtype: Any = None, exact: bool = False,
                 **kw: Any) -> np.ndarray:
     c = _moment_combine(p, axis)
     n, m2 = c["n"], c["m2"]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if int_dtype is not None:
+            # NumPy subtracts the mean truncated to the integer dtype, and
+            # sum((x - m)**2) = m2 + n * (mean - m)**2 (an integer for integer data).
+            m = np.true_divide(c["total"], n).astype(int_dtype)
+            m2 = m2 + n * np.abs(c["mean"] - m) ** 2
+            if exact:  # NumPy sums the squares in that dtype, wrapping around on overflow
+                m2 = np.rint(m2).astype(np.int64).astype(int_dtype)
         out = m2 / np.maximum(n - ddof, 0)
-    if sqrt:
-        out = np.sqrt(out)
+        if int_dtype is not None:  # NumPy divides into, and takes sqrt of, that dtype
+            out = out.astype(int_dtype)
+        if sqrt:
+            out = np.sqrt(out)
+        if nan:  # nanvar/nanstd: NaN where ddof leaves no degrees of freedom
+            out = np.where(n - ddof <= 0, np.nan, out)
     if not keepdims:
         out = out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in axis))
     return np.asarray(out).astype(dtype, copy=False) if dtype is not None else out
 
 
 def _make_moment(nan: bool, sqrt: bool):
-    def moment(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
-               split_every: Any = None, out: Any = None, correction: Any = None) -> Array:
+    npfunc = {(False, False): np.var, (False, True): np.std, (True, False): np.nanvar,
+              (True, True): np.nanstd}[nan, sqrt]
+
+    def moment(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
+               ddof: Any = 0, split_every: Any = None, out: Any = None,
+               correction: Any = None, *, where: Any = True) -> Array:
         a = _as_array(a)
         if correction is not None:
+            if ddof != 0:  # NumPy's check: ddof=0 may be given with correction
+                raise ValueError("ddof and correction can't be provided simultaneously.")
             ddof = correction
-        dt = _mean_dtype(a, dtype)
-        if np.issubdtype(dt, np.complexfloating):
-            dt = np.empty(0, dtype=dt).real.dtype
-        kw = {"dtype": None, "nan": nan}
+        axes = normalize_axes(axis, a.ndim)
+        # NumPy's result dtype (complex for dtype=complex) and its errors (std along an
+        # axis in an integer dtype, nanvar of floats in an integer dtype...).
+        rdt = numpy_result_dtype(npfunc, a, axes, where, dtype=dtype, ddof=ddof,
+                                 keepdims=keepdims)
+        # nanvar of data that cannot hold NaN is NumPy's var (inf, not NaN, for ddof >= n).
+        is_nan = nan and a.dtype.kind in "fc"
+        chunk_dtype = dtype if dtype is not None and np.dtype(dtype).kind in "fc" else None
+        int_dtype = np.dtype(dtype) if dtype is not None and \
+            np.dtype(dtype).kind in "iu" else None
+        kw = {"dtype": chunk_dtype, "nan": is_nan, "int_dtype": int_dtype}
         return handle_out(moment.__name__, out, reduction(
-            a, _moment_chunk, _moment_agg, axis=axis, keepdims=keepdims, dtype=dt,
+            a, _moment_chunk, _moment_agg, axis=axes, keepdims=keepdims, dtype=rdt,
             split_every=split_every, combine=_moment_combine, chunk_kwargs=kw,
-            aggregate_kwargs={"ddof": ddof, "sqrt": sqrt, "dtype": dt}))
+            aggregate_kwargs={"ddof": ddof, "sqrt": sqrt, "dtype": rdt, "nan": is_nan,
+                              "int_dtype": int_dtype, "exact": a.dtype.kind in "biu"},
+            where=where_mask(a, where)))
     base = "std" if sqrt else "var"
-    moment.__name__ = ("nan" if nan else "") + base
-    moment.__doc__ = (f"{'Standard deviation' if sqrt else 'Variance'} along ``axis`` with "
-                      "``ddof``, combined exactly from per-block counts, means and squared "
-                      "deviations (Chan et al.).")
+    moment.__name__ = moment.__qualname__ = ("nan" if nan else "") + base
+    moment.__doc__ = f"""{'Standard deviation' if sqrt else 'Variance'} along ``axis``
+    {'ignoring NaNs ' if nan else ''}as ``np.{moment.__name__}``, combined exactly from
+    per-block counts, means and squared deviations (Chan et al.).
+
+    Parameters
+    ----------
+    a : array_like
+    axis : None, int or tuple of ints
+        Axes to reduce (default: all).
+    dtype : dtype, optional
+        Result dtype as NumPy gives it. An integer dtype gives NumPy's values for integer
+        data (the mean truncated first, the squares summed in that dtype); NumPy's
+        truncation of each squared deviation of float data is not reproduced.
+    keepdims : bool
+        Keep the reduced axes with length one.
+    ddof, correction : int or float
+        Delta degrees of freedom (give one of them).{'''
+        NaN where ``ddof`` is at least the count of non-NaN values.''' if nan else ''}
+    split_every : int or dict, optional
+        Fan-in of the tree.
+    out : Array, optional
+        A graphengine Array rebound to the result.
+    where : array_like of bool or Array, optional
+        Elements to include in the counts, means and deviations.
+
+    Returns
+    -------
+    Array
+
+    Raises
+    ------
+    ValueError
+        If both ``ddof`` and ``correction`` are given.
+    TypeError
+        Where NumPy raises it for ``dtype`` or ``where`` (``UFuncTypeError`` included).
+    """
     return moment
 
 

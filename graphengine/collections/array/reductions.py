@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -60,7 +61,8 @@ def _split_every(split_every: Any, axes: tuple) -> dict:
 
 
 def _scalar_if_0d(out: Any) -> Any:
-    """A full reduction's result as NumPy gives it: ``np.float64(3.0)``, not a 0-d array."""
+    """A 0-d result as NumPy gives it: ``np.float64(3.0)``, not a 0-d array (NumPy returns
+    a scalar for every 0-d reduction result, also for 0-d input with ``keepdims=True``)."""
     return out[()] if type(out) is np.ndarray and out.ndim == 0 else out
 
 
@@ -74,7 +76,8 @@ class _Step:
 
     def __call__(self, nested: Any) -> Any:
         binary = _ELEMENTWISE_COMBINE.get(self.func)
-        if binary is not None:
+        # ``initial`` (only ever in the aggregate) must reach NumPy's function, once.
+        if binary is not None and "initial" not in self.kwargs:
             parts = _flatten(nested)
             # builtins.all: this module defines the array reduction ``all`` further down.
             if len(parts) > 1 and builtins.all(type(p) is np.ndarray for p in parts) and \
@@ -93,7 +96,7 @@ class _Step:
                 return _scalar_if_0d(out)
         joined = concatenate_nested(nested, self.axes)
         out = self.func(joined, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
-        return out if self.keepdims else _scalar_if_0d(out)
+        return _scalar_if_0d(out)
 
     def __reduce__(self):
         return (_Step, (self.func, self.axes, self.keepdims, self.kwargs))
@@ -116,20 +119,25 @@ def _flatten(nested: Any) -> list:
 
 
 class _Chunk:
-    """The per-block step: ``func(block, axis=axes, keepdims=True, **kwargs)``."""
+    """The per-block step: ``func(block, axis=axes, keepdims=True, **kwargs)``; with
+    ``with_where`` the block of the aligned mask comes last and is passed as ``where=``."""
 
-    __slots__ = ("func", "axes", "kwargs", "with_offsets")
+    __slots__ = ("func", "axes", "kwargs", "with_offsets", "with_where")
 
-    def __init__(self, func: Callable, axes: tuple, kwargs: dict, with_offsets: bool):
-        self.func, self.axes, self.kwargs, self.with_offsets = func, axes, kwargs, with_offsets
+    def __init__(self, func: Callable, axes: tuple, kwargs: dict, with_offsets: bool,
+                 with_where: bool = False):
+        self.func, self.axes, self.kwargs = func, axes, kwargs
+        self.with_offsets, self.with_where = with_offsets, with_where
 
-    def __call__(self, block: Any, *offsets: Any) -> Any:
+    def __call__(self, block: Any, *extra: Any) -> Any:
+        kwargs = dict(self.kwargs, where=extra[-1]) if self.with_where else self.kwargs
         if self.with_offsets:
-            return self.func(block, offsets[0], axis=self.axes, keepdims=True, **self.kwargs)
-        return self.func(block, axis=self.axes, keepdims=True, **self.kwargs)
+            return self.func(block, extra[0], axis=self.axes, keepdims=True, **kwargs)
+        return self.func(block, axis=self.axes, keepdims=True, **kwargs)
 
     def __reduce__(self):
-        return (_Chunk, (self.func, self.axes, self.kwargs, self.with_offsets))
+        return (_Chunk, (self.func, self.axes, self.kwargs, self.with_offsets,
+                         self.with_where))
 
     @property
     def __name__(self) -> str:
@@ -151,7 +159,7 @@ def reduction(x: Any, chunk: Callable, aggregate: Callable, axis: Any = None,
               combine: Callable | None = None, name: str | None = None,
               chunk_kwargs: dict | None = None, combine_kwargs: dict | None = None,
               aggregate_kwargs: dict | None = None, with_offsets: bool = False,
-              reduced_length: int = 1) -> Array:
+              reduced_length: int = 1, where: Array | None = None) -> Array:
     """A tree reduction of ``x`` over ``axis``.
 
     Parameters
@@ -169,6 +177,9 @@ def reduction(x: Any, chunk: Callable, aggregate: Callable, axis: Any = None,
         How many partials one task joins (default: ``array.split-every`` config).
     reduced_length : int
         Length of a reduced axis in the result when ``keepdims`` (1; ``k`` for topk).
+    where : Array, optional
+        A boolean mask with exactly ``x``'s chunks (see :func:`where_mask`); its blocks
+        reach ``chunk`` as ``where=``.
     """
     x = asanyarray_operand(x)
     if not isinstance(x, Array):
@@ -182,16 +193,23 @@ def reduction(x: Any, chunk: Callable, aggregate: Callable, axis: Any = None,
     fname = getattr(aggregate, "__name__", "reduce").strip("_").replace("_", "-")
     if name is None:
         name = new_name(fname + "-aggregate", x.name, chunk, aggregate, axes, keepdims, dtype,
-                        split_every, chunk_kwargs, aggregate_kwargs)
+                        split_every, chunk_kwargs, aggregate_kwargs,
+                        None if where is None else where.name)
     token = name.rsplit("-", 1)[-1]
     ind = tuple(range(x.ndim))
     partial_name = f"{fname}-chunk-{token}"
     args = [(x.name, ind)]
     if with_offsets:
         args.append((PerBlock(_BlockOffsets(x.chunks)), ind))
-    layer = Blockwise(partial_name, ind, _Chunk(chunk, axes, chunk_kwargs, with_offsets), args,
-                      {x.name: x.numblocks})
-    graph = layer_graph(partial_name, layer, dependencies=[x])
+    numblocks = {x.name: x.numblocks}
+    if where is not None:
+        args.append((where.name, ind))
+        numblocks[where.name] = where.numblocks
+    layer = Blockwise(partial_name, ind,
+                      _Chunk(chunk, axes, chunk_kwargs, with_offsets, where is not None),
+                      args, numblocks)
+    graph = layer_graph(partial_name, layer,
+                        dependencies=[x] if where is None else [x, where])
     layers = dict(graph.layers)
     deps = {k: set(v) for k, v in graph.layer_dependencies.items()}
 
@@ -249,41 +267,156 @@ def _nested_refs(prev: str, coords: tuple, nb: list, axes: tuple, split: dict) -
     return build(0, ())
 
 
-def _result_dtype(func: Callable, dtype: Any, x: Array) -> np.dtype:
-    with np.errstate(all="ignore"):
-        return np.asarray(func(np.ones((1,), dtype=x.dtype), dtype=dtype)).dtype
+# --- NumPy probes and where= masks --------------------------------------------------------
+
+def numpy_result_dtype(func: Callable, x: Array, axes: tuple, where: Any = True,
+                       **kwargs: Any) -> np.dtype:
+    """The dtype of NumPy's ``func(x, axis=axes, where=where, **kwargs)``, found on a
+    stand-in of ``x``.
+
+    The stand-in has ``x``'s dtype and ndim and at most one element per axis (zero-length
+    axes stay empty), so NumPy's own errors for the arguments (an impossible ``dtype``,
+    ``where`` without ``initial`` for ``min``, a zero-size ``max``...) are raised when the
+    graph is built, with NumPy's exception types and messages.
+    """
+    if not (where is None or isinstance(where, (bool, int, float, complex))):
+        # NumPy casts Python scalars to bool but takes only boolean arrays: probe with a
+        # 0-d array of the mask's dtype.
+        where = np.ones((), where.dtype if isinstance(where, Array) else
+                        np.asarray(where).dtype)
+    if where is not True:
+        kwargs["where"] = where
+    sample = np.zeros(tuple(0 if s == 0 else 1 for s in x.shape), dtype=x.dtype)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degrees-of-freedom and empty-slice warnings
+        out = func(sample, axis=axes, **kwargs)
+    if isinstance(out, (np.ndarray, np.generic)):
+        return out.dtype
+    return np.dtype(object)  # object arrays reduce to plain Python objects
 
 
-def _check_nonempty(x: Array, axes: tuple, what: str) -> None:
-    for a in axes:
-        if x.shape[a] == 0:
-            raise ValueError(f"zero-size array to reduction operation {what} which has no "
-                             "identity")
+def _same_chunks(a: tuple, b: tuple) -> bool:
+    """Chunks equal, an unknown (nan) length matching an unknown one."""
+    def key(c: tuple) -> tuple:
+        return tuple(tuple(-1 if n != n else n for n in cs) for cs in c)
+    return key(a) == key(b)
+
+
+def where_mask(x: Array, where: Any) -> Array | None:
+    """NumPy's ``where=`` as a boolean mask with exactly ``x``'s shape and chunks (so the
+    chunk step gets the mask's block with each block of ``x``); None for ``where=True``.
+
+    Raises
+    ------
+    ValueError
+        If ``where`` does not broadcast to ``x``'s shape, or ``x`` has unknown chunk
+        sizes and ``where`` is not a graphengine array with the same chunks.
+    """
+    if where is True:
+        return None
+    from graphengine.collections.array.creation import asarray
+    from graphengine.collections.array.shape import broadcast_to
+    if where is None or isinstance(where, (bool, int, float, complex)):
+        where = np.array(bool(where))  # NumPy's cast of a Python scalar (None: False)
+    if isinstance(where, Array) and _same_chunks(where.chunks, x.chunks):
+        return where if where.dtype == bool else where.astype(bool)
+    if builtins.any(n != n for c in x.chunks for n in c):
+        raise ValueError(f"where= on an array with unknown chunk sizes {x.chunks} needs a "
+                         "graphengine mask with the same chunks; call "
+                         "x.compute_chunk_sizes() first")
+    shape = tuple(where.shape) if isinstance(where, Array) else np.shape(where)
+    if len(shape) > x.ndim or builtins.any(
+            w != 1 and w != n for w, n in zip(shape[::-1], x.shape[::-1])):
+        raise ValueError(f"operands could not be broadcast together: where= has shape "
+                         f"{shape} but the array has shape {x.shape}")
+    mask = broadcast_to(asarray(where), x.shape)
+    if not _same_chunks(mask.chunks, x.chunks):
+        mask = mask.rechunk(x.chunks)
+    return mask if mask.dtype == bool else mask.astype(bool)
 
 
 # --- simple reductions --------------------------------------------------------------------
 
-def _simple(npfunc: Callable, name: str, needs_data: bool = False) -> Callable:
+#: Default of arguments whose absence differs from every value (NumPy's ``np._NoValue``).
+_UNSET: Any = type("_Unset", (), {"__repr__": lambda self: "<no value>"})()
+
+
+def _simple(npfunc: Callable, name: str, takes_dtype: bool = False,
+            takes_initial: bool = True, idempotent: bool = False) -> Callable:
     def reduce(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
-               split_every: Any = None, out: Any = None, **kwargs: Any) -> Array:
+               split_every: Any = None, out: Any = None, *, initial: Any = _UNSET,
+               where: Any = True) -> Array:
+        # NumPy's signatures: min/max/any/all take no dtype, any/all no initial.
+        if initial is not _UNSET and not takes_initial:
+            raise TypeError(f"{name}() got an unexpected keyword argument 'initial'")
+        if dtype is not None and not takes_dtype:
+            raise TypeError(f"{name}() got an unexpected keyword argument 'dtype'")
         a = _as_array(a)
         axes = normalize_axes(axis, a.ndim)
-        if needs_data:
-            _check_nonempty(a, axes, name)
-        takes_dtype = name in ("sum", "prod", "nansum", "nanprod")
-        if takes_dtype:
-            rdtype = _result_dtype(npfunc, dtype, a)
-            kw = {"dtype": rdtype}
-        else:
-            rdtype = (np.dtype(bool) if name in ("any", "all") else a.dtype)
-            kw = {}
+        np_kw = {"dtype": dtype} if takes_dtype else {}
+        if initial is not _UNSET and initial is not None:  # NumPy: None is no initial
+            np_kw["initial"] = initial
+        rdtype = numpy_result_dtype(npfunc, a, axes, where, keepdims=keepdims, **np_kw)
+        mask = where_mask(a, where)
+        kw = {"dtype": rdtype} if takes_dtype else {}
+        agg_kw = dict(kw, **{k: v for k, v in np_kw.items() if k == "initial"})
+        # A sum or product takes initial once, in the aggregate. min and max may take it
+        # in every block too; NumPy needs it there for blocks the mask leaves empty.
+        chunk_kw = agg_kw if idempotent else kw
+        # A NaN partial of nansum/nanprod comes from inf - inf or 0 * inf, which NumPy
+        # keeps: later levels of the tree must not drop it.
+        join = {np.nansum: np.sum, np.nanprod: np.prod}.get(npfunc, npfunc)
         return handle_out(name, out, reduction(
-            a, npfunc, npfunc, axis=axes, keepdims=keepdims, dtype=rdtype,
-            split_every=split_every, chunk_kwargs=kw, aggregate_kwargs=kw))
-    reduce.__name__ = name
-    reduce.__doc__ = (f"``np.{name}`` over ``axis`` (int, tuple or None) as a tree "
-                      f"reduction; ``split_every`` sets the fan-in of the tree.")
+            a, npfunc, join, axis=axes, keepdims=keepdims, dtype=rdtype,
+            split_every=split_every, combine=join, chunk_kwargs=chunk_kw,
+            aggregate_kwargs=agg_kw, where=mask, name=new_name(
+                f"{name}-aggregate", a.name, axes, keepdims, rdtype, split_every, chunk_kw,
+                agg_kw, None if mask is None else mask.name)))
+    reduce.__name__ = reduce.__qualname__ = name  # Python's TypeErrors name it like NumPy
+    reduce.__doc__ = _simple_doc(name, takes_dtype, takes_initial)
     return reduce
+
+
+def _reduction_doc(summary: str, extra: str, raises: str,
+                   axis: str = "None, int or tuple of ints") -> str:
+    """A NumPy-style docstring for a generated reduction: most parameters are shared."""
+    return f"""{summary}
+
+    Parameters
+    ----------
+    a : array_like
+    axis : {axis}
+        Axes to reduce (default: all).
+    keepdims : bool
+        Keep the reduced axes with length one.
+    split_every : int or dict, optional
+        Fan-in of the tree (default: the ``array.split-every`` config).
+    out : Array, optional
+        A graphengine Array rebound to the result.{extra}
+
+    Returns
+    -------
+    Array
+
+    Raises
+    ------
+    {raises}
+    """
+
+
+def _simple_doc(name: str, takes_dtype: bool, takes_initial: bool) -> str:
+    extra = ("\n    dtype : dtype, optional\n        Accumulator and result dtype."
+             if takes_dtype else "")
+    if takes_initial:
+        extra += ("\n    initial : scalar, optional\n        Starting value, applied once "
+                  "(not per block) as in NumPy.")
+    extra += ("\n    where : array_like of bool or Array, optional\n        Elements to "
+              "include, broadcast to ``a`` and aligned with its blocks.")
+    return _reduction_doc(
+        f"``np.{name}`` over ``axis`` as a tree reduction of per-block partials.", extra,
+        "TypeError, ValueError\n        As NumPy does: unknown keywords, a non-boolean or "
+        "non-broadcasting ``where``,\n        ``where`` without ``initial`` for min/max, an "
+        "empty reduction without identity.")
 
 
 def _as_array(a: Any) -> Array:
@@ -293,16 +426,16 @@ def _as_array(a: Any) -> Array:
     return asarray(a)
 
 
-sum = implements(np.sum)(_simple(np.sum, "sum"))
-prod = implements(np.prod)(_simple(np.prod, "prod"))
-min = implements(np.min, np.amin)(_simple(np.min, "min", needs_data=True))
-max = implements(np.max, np.amax)(_simple(np.max, "max", needs_data=True))
-any = implements(np.any)(_simple(np.any, "any"))
-all = implements(np.all)(_simple(np.all, "all"))
-nansum = implements(np.nansum)(_simple(np.nansum, "nansum"))
-nanprod = implements(np.nanprod)(_simple(np.nanprod, "nanprod"))
-nanmin = implements(np.nanmin)(_simple(np.nanmin, "nanmin", needs_data=True))
-nanmax = implements(np.nanmax)(_simple(np.nanmax, "nanmax", needs_data=True))
+sum = implements(np.sum)(_simple(np.sum, "sum", takes_dtype=True))
+prod = implements(np.prod)(_simple(np.prod, "prod", takes_dtype=True))
+min = implements(np.min, np.amin)(_simple(np.min, "min", idempotent=True))
+max = implements(np.max, np.amax)(_simple(np.max, "max", idempotent=True))
+any = implements(np.any)(_simple(np.any, "any", takes_initial=False))
+all = implements(np.all)(_simple(np.all, "all", takes_initial=False))
+nansum = implements(np.nansum)(_simple(np.nansum, "nansum", takes_dtype=True))
+nanprod = implements(np.nanprod)(_simple(np.nanprod, "nanprod", takes_dtype=True))
+nanmin = implements(np.nanmin)(_simple(np.nanmin, "nanmin", idempotent=True))
+nanmax = implements(np.nanmax)(_simple(np.nanmax, "nanmax", idempotent=True))
 
 
 @implements(np.ptp)
@@ -312,54 +445,88 @@ def ptp(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
 
 
 # --- arg reductions -----------------------------------------------------------------------
+# Partials hold the best value ("val"), its position relative to the start of the blocks
+# they cover ("idx") and those blocks' lengths ("len"), so the combine derives each block's
+# offset from the lengths of the blocks before it: no offsets are needed when the graph is
+# built, and arrays of unknown chunk sizes (after boolean indexing) reduce correctly.
+# Reducing all axes, "idx" and "len" carry one entry per axis in a trailing dimension.
 
-def _arg_chunk(x: np.ndarray, offsets: tuple, axis: tuple, keepdims: bool, kind: str,
-               shape: tuple, nan: bool) -> dict:
+def _isnan(v: np.ndarray) -> np.ndarray:
+    return np.isnan(v) if v.dtype.kind in "fcmM" else np.zeros(v.shape, bool)
+
+
+def _first_best(val: np.ndarray, ok: np.ndarray, axis: int, kind: str) -> np.ndarray:
+    """Positions along ``axis`` (kept, length one) of the first best value among the
+    candidates ``ok``; a NaN is best, as in NumPy's argmin/argmax."""
+    pick = np.argmin if kind == "min" else np.argmax
+    # Non-candidates take the value of the slice's first candidate: never strictly best.
+    filler = np.take_along_axis(val, np.argmax(ok, axis=axis, keepdims=True), axis)
+    work = np.where(ok, val, filler)
+    pos = pick(work, axis=axis, keepdims=True)
+    best = np.take_along_axis(work, pos, axis)
+    same = ok & ((work == best) | (_isnan(work) & _isnan(best)))
+    # The first candidate with the best value (a non-candidate before it may share it).
+    return np.where(same.any(axis=axis, keepdims=True),
+                    np.argmax(same, axis=axis, keepdims=True), pos)
+
+
+def _arg_chunk(x: np.ndarray, axis: tuple, keepdims: bool, kind: str, nan: bool) -> dict:
     missing = None
-    if nan and x.dtype.kind in "fc":
+    if nan and x.dtype.kind in "fc":  # NumPy's nanarg*: NaN as +-inf (ties: first wins)
         missing = np.isnan(x)
         x = np.where(missing, np.inf if kind == "min" else -np.inf, x)
     pick = np.argmin if kind == "min" else np.argmax
-    if len(axis) == 1:
-        a = axis[0]
-        local = pick(x, axis=a, keepdims=True)
-        out = {"val": np.take_along_axis(x, local, a), "idx": local + offsets[a]}
-        if missing is not None:  # nanarg*: NumPy raises for an all-NaN slice
-            out["allnan"] = np.all(missing, axis=a, keepdims=True)
-        return out
-    j = int(pick(x)) if x.size else 0
-    coords = np.unravel_index(j, x.shape)
-    flat = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, offsets)), shape)
-    ones = (1,) * x.ndim
-    out = {"val": x.reshape(-1)[j:j + 1].reshape(ones), "idx": np.full(ones, flat, np.int64)}
-    if missing is not None:
-        out["allnan"] = np.full(ones, bool(missing.all()))
+    full = len(axis) != 1
+    a = 0 if full else axis[0]
+    block = x.reshape(-1) if full else x  # all axes: positions in the flattened block
+    shape = (1,) * x.ndim if full else tuple(1 if i == a else s for i, s in enumerate(x.shape))
+    if block.shape[a] == 0:  # an empty block (unknown chunk sizes): no candidate
+        local = np.zeros((1,) if full else shape, np.intp)
+        val = np.zeros(shape, x.dtype)
+    else:
+        local = pick(block, axis=a, keepdims=True)
+        val = np.take_along_axis(block, local, a).reshape(shape)
+    if full:
+        j = int(local[0])
+        coords = np.unravel_index(j, x.shape) if block.size else (0,) * x.ndim
+        out = {"idx": np.array(coords, np.int64).reshape(shape + (x.ndim,)),
+               "len": np.array(x.shape, np.int64).reshape(shape + (x.ndim,))}
+    else:
+        out = {"idx": local.astype(np.int64), "len": np.full(shape, x.shape[a], np.int64)}
+    out["val"] = val
+    if missing is not None:  # nanarg*: NumPy raises for an all-NaN slice
+        out["allnan"] = np.all(missing, axis=axis, keepdims=True)
     return out
 
 
 def _arg_combine(p: dict, axis: tuple, keepdims: bool, kind: str, **kw: Any) -> dict:
-    val, idx = p["val"], p["idx"]
-    pick = np.argmin if kind == "min" else np.argmax
+    val, idx, lens = p["val"], p["idx"], p["len"]
+    ndim = val.ndim
+    if ndim == 0:  # a 0-d array is one block
+        return p
     if len(axis) == 1:
         a = axis[0]
-        local = pick(val, axis=a, keepdims=True)
-        out = {"val": np.take_along_axis(val, local, a), "idx": np.take_along_axis(idx, local, a)}
+        gidx = idx + (np.cumsum(lens, axis=a) - lens)  # plus the preceding blocks' lengths
+        pos = _first_best(val, lens > 0, a, kind)  # empty blocks hold no candidate
+        out = {"val": np.take_along_axis(val, pos, a), "idx": np.take_along_axis(gidx, pos, a),
+               "len": np.sum(lens, axis=a, keepdims=True)}
     else:
-        v, i = val.reshape(-1), idx.reshape(-1)
-        isnan = np.isnan(v) if v.dtype.kind in "fc" else np.zeros(v.shape, bool)
-        if isnan.any():
-            sel = i[isnan].min()
-            best = v[isnan][0]
-        else:
-            best = v.min() if kind == "min" else v.max()
-            sel = i[v == best].min()
-        ones = (1,) * val.ndim
-        out = {"val": np.full(ones, best, val.dtype), "idx": np.full(ones, sel, np.int64)}
+        # Global coordinates: add the lengths of the preceding blocks along every axis.
+        gidx = (idx + np.stack([np.cumsum(lens[..., d], axis=d) - lens[..., d]
+                                for d in range(ndim)], axis=-1)).reshape(-1, ndim)
+        ok = np.all(lens > 0, axis=-1).reshape(-1)
+        v = val.reshape(-1)
+        best = int(_first_best(v, ok, 0, kind)[0])
+        cand = np.flatnonzero(ok & ((v == v[best]) | (_isnan(v) & _isnan(v[best:best + 1]))))
+        if cand.size > 1:  # ties: NumPy's first in C order has the smallest coordinates
+            best = int(cand[np.lexsort(gidx[cand].T[::-1])[0]])
+        ones = (1,) * ndim
+        total = [np.sum(lens[..., d], axis=d).reshape(-1)[0] for d in range(ndim)]
+        out = {"val": v[best:best + 1].reshape(ones),
+               "idx": gidx[best].reshape(ones + (ndim,)),
+               "len": np.array(total, np.int64).reshape(ones + (ndim,))}
     if "allnan" in p:
-        if len(axis) == 1:
-            out["allnan"] = np.all(p["allnan"], axis=axis[0], keepdims=True)
-        else:
-            out["allnan"] = np.full((1,) * val.ndim, bool(p["allnan"].all()))
+        out["allnan"] = np.all(p["allnan"], axis=axis, keepdims=True)
     return out
 
 
@@ -367,31 +534,42 @@ def _arg_agg(p: dict, axis: tuple, keepdims: bool, kind: str, **kw: Any) -> np.n
     combined = _arg_combine(p, axis, True, kind)
     if "allnan" in combined and combined["allnan"].any():
         raise ValueError("All-NaN slice encountered")
+    if np.any(combined["len"] == 0):  # only reachable with unknown chunk sizes
+        raise ValueError(f"attempt to get arg{kind} of an empty sequence")
     idx = combined["idx"]
+    if len(axis) != 1:  # the flat index into the whole array
+        shape = tuple(int(n) for n in combined["len"].reshape(-1))
+        flat = np.ravel_multi_index(tuple(int(i) for i in idx.reshape(-1)), shape)
+        idx = np.full((1,) * len(shape), flat, np.intp)
     if not keepdims:
         idx = idx.reshape(tuple(s for i, s in enumerate(idx.shape) if i not in axis))
     return idx.astype(np.intp, copy=False)
 
 
 def _make_arg(kind: str, nan: bool):
+    name = ("nanarg" if nan else "arg") + kind
+
     def arg(a: Any, axis: int | None = None, keepdims: bool = False,
             split_every: Any = None, out: Any = None) -> Array:
         a = _as_array(a)
         if axis is not None and not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"arg{kind}: axis must be an int or None, not {axis!r}")
+            raise TypeError(f"{name}: axis must be an int or None, not {axis!r}")
         axes = normalize_axes(axis, a.ndim)
-        name = ("nanarg" if nan else "arg") + kind
-        _check_nonempty(a, axes, name)
+        if builtins.any(a.shape[i] == 0 for i in axes):
+            raise ValueError(f"attempt to get {name} of an empty sequence")
         if a.ndim == 0:
             axes = ()
-        kw = {"kind": kind, "shape": a.shape, "nan": nan}
+        kw = {"kind": kind, "nan": nan}
         return handle_out(name, out, reduction(
             a, _arg_chunk, _arg_agg, axis=axes, keepdims=keepdims, dtype=np.intp,
             split_every=split_every, combine=_arg_combine, chunk_kwargs=kw,
-            combine_kwargs={"kind": kind}, aggregate_kwargs={"kind": kind},
-            with_offsets=True))
-    arg.__name__ = ("nanarg" if nan else "arg") + kind
-    arg.__doc__ = f"Index of the {kind}imum along ``axis`` (flat index for ``axis=None``)."
+            combine_kwargs={"kind": kind}, aggregate_kwargs={"kind": kind}))
+    arg.__name__ = arg.__qualname__ = name
+    arg.__doc__ = _reduction_doc(
+        f"Index of the {kind}imum{' ignoring NaNs' if nan else ''} along ``axis`` (an int "
+        f"or None: then the flat index),\n    as ``np.{name}``; also for unknown chunk "
+        "sizes.", "", "ValueError\n        For an empty reduction"
+        f"{', or an all-NaN slice (when computed)' if nan else ''}.", axis="None or int")
     return arg
 
 
@@ -403,15 +581,17 @@ nanargmax = implements(np.nanargmax)(_make_arg("max", True))
 
 def ufunc_reduce(ufunc: np.ufunc, a: Any, axis: Any = 0, dtype: Any = None,
                  keepdims: bool = False, **kwargs: Any) -> Any:
-    """``ufunc.reduce`` for the ufuncs with a matching reduction (``np.add.reduce``...)."""
+    """``ufunc.reduce`` for the ufuncs with a matching reduction (``np.add.reduce``...);
+    ``initial`` and ``where`` are passed on where the reduction takes them."""
     table = {np.add: sum, np.multiply: prod, np.minimum: min, np.maximum: max,
              np.logical_and: all, np.logical_or: any}
     func = table.get(ufunc)
-    if func is None or kwargs:
+    allowed = {"where"} if func in (all, any) else {"initial", "where"}
+    if func is None or not set(kwargs) <= allowed:
         return NotImplemented
     if func in (sum, prod):
-        return func(a, axis=axis, dtype=dtype, keepdims=keepdims)
-    return func(a, axis=axis, keepdims=keepdims)
+        return func(a, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs)
+    return func(a, axis=axis, keepdims=keepdims, **kwargs)
 
 
 @implements(np.count_nonzero)
