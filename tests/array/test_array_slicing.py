@@ -145,3 +145,189 @@ def test_lazy_integer_index_arrays():
     np.testing.assert_array_equal(run(x[1:, idx[:3] % 5]), a[1:, [0, 0, 3]])
     with pytest.raises(IndexError, match="out of bounds"):
         run(x[ga.from_array(np.array([9]), chunks=1)])
+
+
+# --- vindex and several index arrays follow NumPy's fancy indexing ----------------------
+
+A3 = np.arange(24).reshape(2, 3, 4)
+X3 = ga.from_array(A3, chunks=2)
+
+
+@pytest.mark.parametrize("index", [
+    ([0, 1], slice(None), [1, 2]),       # separated by a slice: broadcast dims go first
+    (slice(None), [0, 1]),               # a leading slice: the array's dims stay in place
+    (slice(None), 0, [1, 2]),            # int and array adjacent: in place
+    (0, slice(None), [1, 2]),            # int and array separated: first
+    (Ellipsis, [0, 1]),
+    ([[0], [1]], slice(None, None, -1), [2, 0, 3]),
+    (slice(1, None), [2, 0], [[3], [1]]),
+    ([0, 1], None, [1, 2]),              # None separates too
+    ([1, 0], [2, 2]),
+])
+def test_vindex_matches_numpy_fancy_indexing(index):
+    expected = A3[index]
+    got = X3.vindex[index]
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(run(got), expected)
+    assert X3[index].shape == expected.shape  # x[...] with several arrays is the same
+    np.testing.assert_array_equal(run(X3[index]), expected)
+
+
+def test_vindex_of_ints_only_computes_to_a_numpy_scalar():
+    got = run(X3.vindex[1, 2, 3])
+    assert type(got) is type(A3[1, 2, 3]) and got == A3[1, 2, 3]
+    assert run(X3.vindex[1, 2]).tolist() == A3[1, 2].tolist()
+
+
+def _broadcastable(shape):
+    """Shapes that broadcast to ``shape`` (trailing dims kept, some set to 1)."""
+    return st.integers(0, len(shape)).flatmap(lambda k: st.tuples(
+        *[st.sampled_from([1, n]) for n in shape[len(shape) - k:]]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_pointwise_indexing_matches_numpy_for_random_indices(data):
+    shape = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple))
+    a = np.arange(math.prod(shape)).reshape(shape)
+    chunks = tuple(data.draw(st.integers(1, n)) for n in shape)
+    x = ga.from_array(a, chunks=chunks)
+    bshape = data.draw(st.lists(st.integers(0, 3), max_size=2).map(tuple))
+    index = []
+    for n in shape:
+        kind = data.draw(st.sampled_from(["int", "slice", "array", "none"]))
+        if kind == "int":
+            index.append(data.draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            index.append(data.draw(slices))
+        elif kind == "array":
+            s = data.draw(_broadcastable(bshape))
+            index.append(np.asarray(data.draw(st.lists(st.integers(-n, n - 1), min_size=math.prod(s),
+                                                       max_size=math.prod(s)))).reshape(s)
+                         .astype(np.intp))
+        else:
+            index.extend([None, slice(None)])
+    index = tuple(index)
+    expected = a[index]
+    got = x.vindex[index]
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(run(got), expected)
+    got = x[index]
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(run(got), expected)
+
+
+# --- boolean masks NumPy accepts --------------------------------------------------------
+
+@pytest.mark.parametrize("index", [
+    np.ones((2, 3), bool),
+    np.array([[True, False, True], [False, False, True]]),
+    (slice(None), A3[0] % 3 == 0),                 # a 2-d mask over the trailing axes
+    (np.array([[True, False, True], [False, True, True]]), [0, 1, 2, 3]),
+    (A3 % 5 == 0).tolist(),                        # full shape, as nested Python lists
+    (A3[:, :, 0] > 4).tolist(),
+    (Ellipsis, A3[0] > 5),
+])
+def test_numpy_boolean_masks_over_several_axes(index):
+    expected = A3[index]
+    got = X3[index]
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(run(got), expected)
+
+
+def test_lazy_boolean_mask_over_the_leading_axes():
+    m = X3[:, :, 0] > 4
+    got = X3[m]
+    assert math.isnan(got.shape[0]) and got.shape[1:] == (4,)
+    np.testing.assert_array_equal(run(got), A3[A3[:, :, 0] > 4])
+    np.testing.assert_array_equal(run(X3[1:][m[1:]]), A3[1:][A3[1:, :, 0] > 4])
+    m2 = X3[0] > 5  # over the trailing axes
+    np.testing.assert_array_equal(run(X3[:, m2]), A3[:, A3[0] > 5])
+    with pytest.raises(IndexError, match="boolean index did not match"):
+        X3[ga.from_array(np.ones((3, 3), bool), chunks=2)]
+    with pytest.raises(IndexError, match="boolean index did not match indexed array along axis 0"):
+        X3[np.ones((3, 3), bool)]
+    with pytest.raises(IndexError):
+        A3[np.ones((3, 3), bool)]
+
+
+@pytest.mark.parametrize("index", [
+    True, False, (True, True), (True, False), (slice(None), True), (0, True),
+    (True, [0, 1]), (slice(None), True, [0, 1]), ([0, 1], slice(None), True),
+    np.True_, np.array(False),
+])
+def test_boolean_scalars_add_an_axis_like_numpy(index):
+    for a in (A3, np.array(7.5)):
+        try:
+            expected = a[index]
+        except IndexError:
+            continue
+        got = ga.from_array(a, chunks=2)[index]
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(run(got), expected)
+
+
+def test_zero_d_array_with_boolean_scalar():
+    z = ga.from_array(np.array(7))
+    assert run(z[True]).tolist() == [7] and z[True].shape == (1,)
+    assert z[False].shape == (0,) and run(z[False]).shape == (0,)
+
+
+# --- setitem: NumPy's casting errors and broadcasting rule ------------------------------
+
+@pytest.mark.parametrize("dtype, value, error, message", [
+    (np.int8, 300, OverflowError, "Python integer 300 out of bounds for int8"),
+    (np.int64, np.nan, ValueError, "cannot convert float NaN to integer"),
+    (np.float64, 1 + 2j, TypeError, "complex"),
+])
+@pytest.mark.parametrize("where", ["numpy mask", "lazy mask", "slice", "int"])
+def test_setitem_casting_errors_match_numpy_and_change_nothing(dtype, value, error, message,
+                                                               where):
+    a = np.arange(4).astype(dtype)
+    y = ga.from_array(a, chunks=2)
+    index = {"numpy mask": a > 1, "lazy mask": y > 1, "slice": slice(1, 3), "int": 2}[where]
+    with pytest.raises(error, match=message):
+        a.copy()[a > 1 if where == "lazy mask" else index] = value
+    with pytest.raises(error, match=message):
+        y[index] = value
+    np.testing.assert_array_equal(run(y), a)  # the failed assignment left y as it was
+    assert y.dtype == a.dtype
+
+
+def test_setitem_mask_casts_like_numpy():
+    a = np.arange(6)
+    for value in (3.7, np.float32(-2.5), True, "5"):
+        y = ga.from_array(a, chunks=4)
+        y[y > 2] = value
+        b = a.copy()
+        b[b > 2] = value
+        np.testing.assert_array_equal(run(y), b)
+
+
+@pytest.mark.parametrize("index, shape", [
+    ((1, slice(None)), (1, 4)), ((1, slice(None)), (1, 1, 4)), ((1, slice(None)), (1, 1, 1)),
+    ((slice(1, 3), slice(None)), (1, 2, 1)), ((slice(None), 2), (1, 3)),
+])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_setitem_value_with_leading_length_one_dims(index, shape, lazy):
+    a = np.zeros((3, 4))
+    value = np.arange(1.0, math.prod(shape) + 1).reshape(shape)
+    w = ga.from_array(a, chunks=2)
+    w[index] = ga.from_array(value, chunks=1) if lazy else value
+    a[index] = value
+    np.testing.assert_array_equal(run(w), a)
+
+
+@pytest.mark.parametrize("index, shape", [
+    ((1, slice(None)), (2, 4)), ((slice(1, 3), slice(None)), (3, 1, 4)),
+    ((1, slice(None)), (3,)), ((0, 1), (1,)), ((0, 1), (1, 1)),
+])
+def test_setitem_value_that_does_not_fit_raises_numpys_valueerror(index, shape):
+    a = np.zeros((3, 4))
+    with pytest.raises(ValueError) as theirs:
+        a[index] = np.ones(shape)
+    w = ga.from_array(a, chunks=2)
+    with pytest.raises(ValueError) as ours:
+        w[index] = np.ones(shape)
+    assert str(ours.value) == str(theirs.value)
+    np.testing.assert_array_equal(run(w), a)

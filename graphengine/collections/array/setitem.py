@@ -3,7 +3,9 @@
 The Array object is rebound to the new graph, so earlier references to the old array
 (and its copies) keep their values. Ints and slices (any step) take a scalar or an array
 value broadcast to the selected region; a boolean mask of the array's shape takes a
-scalar.
+scalar. As in NumPy, a value may have extra leading length-1 dimensions, and a scalar
+is converted to the array's dtype as NumPy would (the same errors, raised by the
+assignment itself, before anything changes).
 
     >>> import numpy as np, graphengine.array as ga
     >>> x = ga.from_array(np.zeros(6), chunks=4)
@@ -44,10 +46,55 @@ def _sub_range(r: range, lo: int, hi: int) -> tuple[int, int] | None:
     return (k0, k1) if k1 > k0 else None
 
 
+def _cast_scalar(value: Any, dtype: np.dtype) -> Any:
+    """``value`` as NumPy stores it in an array of ``dtype``.
+
+    Assigning into a one-element probe raises NumPy's own error (OverflowError for 300
+    into int8, ValueError for NaN into ints, TypeError for a complex into floats, ...)
+    while nothing is built yet, so a failed assignment leaves the array as it was.
+    """
+    probe = np.zeros(1, dtype=dtype)
+    probe[:] = value
+    return probe[0]
+
+
+def _fit_value_shape(shape: tuple, region: tuple) -> tuple:
+    """The shape a value of ``shape`` is broadcast from into the selected ``region``:
+    NumPy drops the value's leading length-1 dimensions beyond the region's ndim.
+
+    Raises
+    ------
+    ValueError
+        NumPy's error when the value does not broadcast to the region.
+    """
+    shape, region = tuple(shape), tuple(region)
+    fitted = shape
+    while len(fitted) > len(region) and fitted[0] == 1:
+        fitted = fitted[1:]
+    try:
+        if np.broadcast_shapes(fitted, region) == region:
+            return fitted
+    except ValueError:
+        pass
+    raise ValueError(f"could not broadcast input array from shape {_fmt(shape)} into shape "
+                     f"{_fmt(region)}")
+
+
+def _fmt(shape: tuple) -> str:
+    # NumPy writes shapes without spaces: (2,4), (4,).
+    return str(tuple(shape)).replace(" ", "")
+
+
 def setitem(x: Array, index: Any, value: Any) -> Array:
     """The array ``x`` with ``x[index] = value`` applied (a new graph; blocks are copied).
 
     ``index`` may be a boolean mask of ``x``'s shape (NumPy or lazy) or ints and slices.
+
+    Raises
+    ------
+    ValueError, TypeError, OverflowError
+        NumPy's error when a scalar value cannot be stored in ``x``'s dtype, or when an
+        array value does not broadcast to the selected region; ``x`` is then unchanged.
     """
     from graphengine.collections.array.elementwise import elemwise
     if isinstance(value, Array) and isinstance(index, (Array, np.ndarray)) \
@@ -57,9 +104,11 @@ def setitem(x: Array, index: Any, value: Any) -> Array:
             and index.shape == x.shape):
         if np.ndim(value) != 0:
             raise ValueError("x[mask] = value needs a scalar value")
+        if not isinstance(value, Array):
+            value = _cast_scalar(value, x.dtype)
         return elemwise(_where_cast, index, value, x, dtype=x.dtype, extra=(x.dtype,))
     idx = normalize_index(index, x.shape)
-    if any(v is None or isinstance(v, (np.ndarray, Array)) for v in idx):
+    if any(v is None or isinstance(v, (bool, np.ndarray, Array)) for v in idx):
         raise NotImplementedError("x[index] = value supports ints and slices (or a full "
                                   "boolean mask)")
     ranges, flips = [], []
@@ -72,14 +121,24 @@ def setitem(x: Array, index: Any, value: Any) -> Array:
             flips.append(r.step < 0)
             ranges.append(r[::-1] if r.step < 0 else r)
     region = tuple(len(r) for r, v in zip(ranges, idx) if not isinstance(v, int))
+    if np.ndim(value) == 0 and not isinstance(value, Array):
+        value = _cast_scalar(value, x.dtype)
+    elif np.ndim(value) != 0 and all(isinstance(v, int) for v in idx):
+        # NumPy 2 stores only a scalar (or 0-d array) into a single element.
+        raise ValueError("setting an array element with a sequence.")
     value_arr = value
     if np.ndim(value) != 0:
         if isinstance(value, Array):
             value_arr = value.astype(x.dtype)
+            fitted = _fit_value_shape(value_arr.shape, region)
+            if fitted != value_arr.shape:
+                value_arr = value_arr.reshape(fitted)
             from graphengine.collections.array.shape import broadcast_to
             value_arr = broadcast_to(value_arr, region)
         else:
-            value_arr = np.broadcast_to(np.asarray(value, dtype=x.dtype), region)
+            value_arr = np.asarray(value, dtype=x.dtype)
+            value_arr = np.broadcast_to(
+                value_arr.reshape(_fit_value_shape(value_arr.shape, region)), region)
         flip_axes = [i for i, (f, v) in enumerate(
             [(f, v) for f, v in zip(flips, idx) if not isinstance(v, int)]) if f]
         if flip_axes:

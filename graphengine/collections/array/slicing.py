@@ -1,6 +1,7 @@
 """Indexing: ``x[...]`` with ints, slices (any step), None, Ellipsis, integer and boolean
-arrays (NumPy or lazy masks), ``x.vindex[...]`` and ``x.blocks[...]`` (assignment is in
-:mod:`.setitem`).
+arrays (NumPy or lazy masks), boolean scalars, and ``x.blocks[...]`` (assignment is in
+:mod:`.setitem`; several index arrays, masks over some axes, boolean scalars and
+``x.vindex[...]`` are in :mod:`.vindex`, re-exported here).
 
 Basic indexing maps each output block to one input block and a local index, computed per
 axis, so it costs O(blocks along each axis) to plan. NumPy integer arrays gather from the
@@ -27,6 +28,7 @@ from graphengine.collections.array.chunks import chunk_offsets, is_unknown
 from graphengine.collections.array.core import Array, layer_graph
 from graphengine.collections.array.elementwise import new_name
 from graphengine.collections.array.sliced_sources import slice_source
+from graphengine.collections.array.vindex import VIndex, pointwise
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
@@ -38,11 +40,27 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, Integral) and not isinstance(v, (bool, np.bool_))
 
 
+def _is_bool_scalar(v: Any) -> bool:
+    """``True``, ``np.True_`` or a 0-d boolean NumPy array: NumPy reads these as a new
+    axis of length 1 or 0, using up no axis of the array."""
+    return isinstance(v, (bool, np.bool_)) or (
+        isinstance(v, np.ndarray) and v.dtype == bool and v.ndim == 0)
+
+
+def _is_bool_list(v: Any) -> bool:
+    """A (nested) Python list of bools only: a boolean mask, as NumPy reads it."""
+    if isinstance(v, list):
+        return bool(v) and all(_is_bool_list(e) for e in v)
+    return isinstance(v, (bool, np.bool_))
+
+
 def normalize_index(index: Any, shape: tuple) -> tuple:
     """``index`` as a tuple with Ellipsis expanded and one entry per axis (plus Nones).
 
     Ints are checked against the axis length; lists become NumPy arrays; boolean NumPy
-    arrays over one axis become integer arrays.
+    arrays over one axis become integer arrays; boolean scalars (and 0-d boolean arrays)
+    become Python bools, using up no axis; multi-dimensional boolean masks are kept and
+    checked against the axes they cover.
 
     Raises
     ------
@@ -58,7 +76,7 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
         raise IndexError("an index can only have a single ellipsis ('...')")
     used = 0
     for v in index:
-        if v is None or v is Ellipsis:
+        if v is None or v is Ellipsis or _is_bool_scalar(v):
             continue
         if isinstance(v, (np.ndarray, Array)) and v.dtype == bool:
             used += max(v.ndim, 1)
@@ -87,19 +105,21 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
                 v = v.astype(np.intp)
         if isinstance(v, np.generic) and not isinstance(v, np.bool_):
             v = v.item()
+        if _is_bool_scalar(v):
+            result.append(bool(v))
+            continue
         if isinstance(v, Array):
             if v.dtype != bool and not np.issubdtype(v.dtype, np.integer):
                 raise IndexError("arrays used as indices must be of integer (or boolean) type")
+            if v.dtype == bool:
+                _check_mask_shape(v.shape, shape, axis)
             result.append(v)
             axis += max(v.ndim, 1) if v.dtype == bool else 1
             continue
         if isinstance(v, np.ndarray):
             if v.dtype == bool:
+                _check_mask_shape(v.shape, shape, axis)
                 if v.ndim == 1:
-                    if v.shape[0] != shape[axis]:
-                        raise IndexError(f"boolean index did not match indexed array along "
-                                         f"axis {axis}; size of axis is {shape[axis]} but "
-                                         f"size of corresponding boolean axis is {v.shape[0]}")
                     v = np.flatnonzero(v)
                 else:
                     result.append(v)
@@ -125,12 +145,21 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
             result.append(v)
             axis += 1
             continue
-        if isinstance(v, (bool, np.bool_)):
-            raise NotImplementedError("indexing with a boolean scalar is not supported")
         raise IndexError("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis "
                          f"(`None`) and integer or boolean arrays are valid indices, not "
                          f"{type(v).__name__}")
     return tuple(result)
+
+
+def _check_mask_shape(mask_shape: tuple, shape: tuple, axis: int) -> None:
+    """NumPy's IndexError for a boolean mask that does not match the axes it covers
+    (axes of unknown length are checked when computed)."""
+    for d, m in enumerate(mask_shape):
+        n = shape[axis + d]
+        if not is_unknown(n) and not is_unknown(m) and m != n:
+            raise IndexError(f"boolean index did not match indexed array along axis "
+                             f"{axis + d}; size of axis is {n} but size of corresponding "
+                             f"boolean axis is {m}")
 
 
 # --- basic indexing -----------------------------------------------------------------------
@@ -282,11 +311,27 @@ def _nan(n: Any) -> float:
     return math.nan
 
 
-def _mask_axis(x: Array, mask: Array, axis: int) -> Array:
+def _mask_axes(x: Array, mask: Array, axis: int) -> Array:
+    """``x`` indexed by the lazy boolean ``mask`` covering axes ``axis, axis + 1, ...``:
+    the covered axes are merged into one (a reshape) and masked as one axis, so the
+    result has one axis of unknown length in their place, as NumPy's ``a[..., mask]``."""
+    k = mask.ndim
+    if k == 0:
+        raise NotImplementedError("a 0-d lazy boolean index is only supported on a 0-d array")
+    if k == 1:
+        return _mask_axis(x, mask, axis)
+    covered = x.shape[axis:axis + k]
+    if any(is_unknown(n) for n in covered + mask.shape):
+        raise ValueError("cannot mask axes of unknown length with a multi-dimensional "
+                         "boolean index; call compute_chunk_sizes() first")
+    merged = x.shape[:axis] + (math.prod(covered),) + x.shape[axis + k:]
+    return _mask_axis(x.reshape(merged), mask.reshape(-1), axis)
+
+
+def _mask_axis(x: Array, mask: Array, axis: int, counts: tuple | None = None) -> Array:
+    """``x`` masked along ``axis`` by the lazy 1-d ``mask``; ``counts`` are the output
+    block lengths when known (a NumPy mask), else they are unknown (``nan``)."""
     from graphengine.collections.array.elementwise import blockwise
-    if mask.ndim != 1:
-        raise IndexError("a lazy boolean index must be 1-d over one axis or have the "
-                         "array's full shape")
     if not is_unknown(mask.shape[0]) and not is_unknown(x.shape[axis]) \
             and mask.shape[0] != x.shape[axis]:
         raise IndexError(f"boolean index did not match indexed array along axis {axis}; "
@@ -296,7 +341,8 @@ def _mask_axis(x: Array, mask: Array, axis: int) -> Array:
         mask = mask.rechunk((x.chunks[axis],))
     ind = tuple(range(x.ndim))
     return blockwise(_compress, ind, x, ind, mask, (axis,), axis, None,
-                     dtype=x.dtype, adjust_chunks={axis: _nan}, align_arrays=False,
+                     dtype=x.dtype, adjust_chunks={axis: counts or _nan},
+                     align_arrays=False,
                      name=new_name("compress", x.name, mask.name, axis))
 
 
@@ -304,16 +350,18 @@ def _full_mask(x: Array, mask: Any) -> Array:
     if tuple(mask.shape) != tuple(x.shape):
         raise IndexError(f"boolean index shape {mask.shape} does not match the array shape "
                          f"{x.shape}")
-    if x.ndim == 1:
-        return _mask_axis(x, mask if isinstance(mask, Array) else _from_np(mask, x), 0)
-    from graphengine.collections.array.creation import asarray
-    flat_mask = asarray(mask).reshape(-1)
-    return _mask_axis(x.reshape(-1), flat_mask, 0)
-
-
-def _from_np(mask: np.ndarray, like: Array) -> Array:
-    from graphengine.collections.array.creation import from_array
-    return from_array(mask, chunks=like.chunks)
+    if x.ndim != 1:
+        x, mask = x.reshape(-1), mask.reshape(-1)
+    counts = None
+    if isinstance(mask, np.ndarray):
+        from graphengine.collections.array.creation import from_array
+        chunks = x.chunks[0]
+        if not any(is_unknown(c) for c in chunks):
+            # A NumPy mask tells the block lengths now, as NumPy knows the result's shape.
+            offs = chunk_offsets(chunks)
+            counts = tuple(int(np.count_nonzero(mask[lo:hi])) for lo, hi in zip(offs, offs[1:]))
+        mask = from_array(mask, chunks=(chunks,))
+    return _mask_axis(x, mask, 0, counts)
 
 
 def _take_block(block: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
@@ -339,6 +387,8 @@ def _lazy_take(x: Array, indices: Array, axis: int) -> Array:
 
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` with NumPy semantics (see the module docstring)."""
+    if _is_bool_list(index):
+        index = np.asarray(index, dtype=bool)  # NumPy reads a list of bools as a mask
     if isinstance(index, tuple) and len(index) == 1 and \
             isinstance(index[0], (Array, np.ndarray)) and index[0].dtype == bool:
         index = index[0]  # x[(mask,)] is x[mask]
@@ -350,23 +400,23 @@ def getitem(x: Array, index: Any) -> Array:
     idx = normalize_index(index, x.shape)
     lazy = [i for i, v in enumerate(idx) if isinstance(v, Array)]
     arrays = [i for i, v in enumerate(idx) if isinstance(v, np.ndarray)]
-    if any(isinstance(idx[i], np.ndarray) and idx[i].dtype == bool for i in arrays):
-        raise IndexError("a multi-dimensional boolean index must cover the whole array")
+    bools = [i for i, v in enumerate(idx) if isinstance(v, bool)]
     if lazy:
-        if len(lazy) + len(arrays) > 1:
+        if len(lazy) + len(arrays) + len(bools) > 1:
             raise NotImplementedError("only one array index per indexing operation is "
                                       "supported with a lazy index")
         pos = lazy[0]
         mask = idx[pos]
-        basic = idx[:pos] + (slice(None),) + idx[pos + 1:]
+        k = max(mask.ndim, 1) if mask.dtype == bool else 1  # axes the index covers
+        basic = idx[:pos] + (slice(None),) * k + idx[pos + 1:]
         y = _basic(x, basic)
         axis = sum(1 for v in idx[:pos] if not isinstance(v, int))
         if mask.dtype != bool:
             return _lazy_take(y, mask, axis)
-        return _mask_axis(y, mask, axis)
-    if len(arrays) > 1:
-        raise NotImplementedError("indexing with more than one integer array is pointwise "
-                                  "in NumPy; use x.vindex[...] for that")
+        return _mask_axes(y, mask, axis)
+    if bools or len(arrays) > 1 or any(idx[i].dtype == bool for i in arrays):
+        # Several index arrays (pointwise), masks over some axes, boolean scalars.
+        return pointwise(x, idx)
     if arrays:
         pos = arrays[0]
         arr = idx[pos]
@@ -389,82 +439,7 @@ def _identity(x: Any) -> Any:
     return x
 
 
-# --- vindex, blocks, chunk sizes ----------------------------------------------------------
-
-def _vindex_block(block: np.ndarray, local: tuple) -> np.ndarray:
-    return block[local]
-
-
-def _vindex_assemble(shape: tuple, dtype: np.dtype, parts: list, positions: list) -> np.ndarray:
-    if not parts:
-        return np.empty(shape, dtype=dtype)
-    first = parts[0]
-    out = np.empty((int(np.prod(shape)),) + first.shape[1:], dtype=dtype)
-    for part, pos in zip(parts, positions):
-        out[pos] = part
-    return out.reshape(tuple(shape) + first.shape[1:])
-
-
-class VIndex:
-    """``x.vindex[i0, i1, ...]``: pointwise indexing with broadcast integer arrays."""
-
-    def __init__(self, array: Array):
-        self.array = array
-
-    def __getitem__(self, index: Any) -> Array:
-        x = self.array
-        if not isinstance(index, tuple):
-            index = (index,)
-        if len(index) > x.ndim:
-            raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, "
-                             f"but {len(index)} were indexed")
-        arrs = []
-        for a, v in enumerate(index):
-            if isinstance(v, slice):
-                if v != slice(None):
-                    raise NotImplementedError("vindex takes integer arrays (and trailing ':')")
-                break
-            v = np.asarray(v)
-            if not np.issubdtype(v.dtype, np.integer):
-                raise IndexError("vindex takes integer arrays")
-            n = x.shape[a]
-            if v.size and (v.max() >= n or v.min() < -n):
-                bad = v.max() if v.max() >= n else v.min()
-                raise IndexError(f"index {bad} is out of bounds for axis {a} with size {n}")
-            arrs.append(np.where(v < 0, v + n, v))
-        k = len(arrs)
-        try:
-            b = np.broadcast_arrays(*arrs)
-        except ValueError:  # NumPy's error for pointwise indices that do not broadcast
-            raise IndexError("shape mismatch: indexing arrays could not be broadcast together "
-                             "with shapes " + " ".join(str(v.shape) for v in arrs)) from None
-        shape = b[0].shape
-        flat = [v.ravel() for v in b]
-        blk = [np.searchsorted(chunk_offsets(x.chunks[a]), flat[a], side="right") - 1
-               for a in range(k)]
-        offs = [np.asarray(chunk_offsets(x.chunks[a])) for a in range(k)]
-        groups: dict = {}
-        for p in range(len(flat[0]) if flat else 0):
-            groups.setdefault(tuple(int(blk[a][p]) for a in range(k)), []).append(p)
-        name = new_name("vindex", x.name, [v.tolist() for v in arrs])
-        rest = x.chunks[k:]
-        if rest and any(len(c) > 1 for c in rest):
-            x = x.rechunk(tuple(x.chunks[:k]) + tuple((sum(c),) for c in rest))
-        tasks, parts, positions = {}, [], []
-        for i, (bc, pts) in enumerate(sorted(groups.items())):
-            pts = np.asarray(pts)
-            local = tuple(flat[a][pts] - offs[a][bc[a]] for a in range(k))
-            pkey = (name + "-part", i)
-            tasks[pkey] = Task(pkey, _vindex_block, Ref((x.name, *bc, *([0] * len(rest)))),
-                               local)
-            parts.append(Ref(pkey))
-            positions.append(pts)
-        key = (name,) + (0,) * (len(shape) + len(rest))
-        tasks[key] = Task(key, _vindex_assemble, shape, x.dtype, parts, positions)
-        graph = layer_graph(name, MaterializedLayer(tasks), dependencies=[x])
-        chunks = tuple((n,) for n in shape) + tuple((sum(c),) for c in rest)
-        return Array(graph, name, chunks, x.dtype)
-
+# --- blocks, chunk sizes ------------------------------------------------------------------
 
 def blocks_getitem(x: Array, index: Any) -> Array:
     """An array of the blocks ``index`` selects from the block grid (dimensions kept)."""
