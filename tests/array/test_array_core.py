@@ -402,3 +402,233 @@ def test_threads_scheduler_consumes_blocks_before_starting_all_of_them():
     first_consumer = next(i for i, k in enumerate(events) if not k.startswith("slow"))
     assert first_consumer <= 6, events[:10]
     np.testing.assert_array_equal(y.compute(scheduler="sync"), np.full(40, 40.0))
+
+
+# --- in-place operators: NumPy's out=x, casting="same_kind" ------------------------------
+
+def _numpy_outcome(func):
+    """``func()``'s result, or the exception NumPy raised."""
+    try:
+        return func(), None
+    except Exception as exc:  # noqa: BLE001 - compared with ours below
+        return None, exc
+
+
+@pytest.mark.parametrize("dtype, op, other", [
+    ("i8", operator.itruediv, 2),           # float64 cannot go back into int64
+    ("i1", operator.iadd, 1.5),             # nor into int8
+    ("f4", operator.iadd, 1),               # a Python int is weak: stays float32
+    ("f4", operator.iadd, np.float64(1.5)),  # float64 result cast back (same kind)
+    ("i4", operator.iadd, np.arange(4)),    # int64 result cast back into int32
+    ("i4", operator.imul, 2 ** 40),         # OverflowError, as NumPy
+    ("u1", operator.iadd, -1),              # OverflowError, as NumPy
+    ("bool", operator.iadd, 1),             # int64 cannot go back into bool
+    ("i8", operator.ipow, 0.5),
+    ("i8", operator.ipow, -1),              # NumPy's ValueError
+    ("i8", operator.isub, 1), ("i8", operator.imul, 3), ("i8", operator.ifloordiv, 3),
+    ("i8", operator.imod, 3), ("i8", operator.ipow, 2), ("i8", operator.iand, 6),
+    ("i8", operator.ior, [1, 2, 4, 8]), ("i8", operator.ixor, 5),
+    ("i8", operator.ilshift, 2), ("i8", operator.irshift, 1),
+    ("f8", operator.itruediv, 4), ("f8", operator.iand, 1),  # no float bitwise loop
+    ("f8", operator.iadd, None),            # object result cannot go back into float64
+    ("f8", operator.iadd, "a"),
+])
+def test_inplace_operators_follow_numpy_casting(dtype, op, other):
+    a = np.arange(4).astype(dtype)
+    x = ga.from_array(a.copy(), chunks=2)
+    alias, before = x, (x.name, x.dtype, x.chunks)
+    expected, error = _numpy_outcome(lambda: op(a.copy(), other))
+    if error is not None:
+        with pytest.raises(type(error)) as ours:
+            op(x, other)
+        assert type(ours.value) is type(error) and str(ours.value) == str(error)
+        assert (x.name, x.dtype, x.chunks) == before  # a failed operation changes nothing
+        return
+    result = op(x, other)
+    assert result is alias and x.dtype == expected.dtype and x.shape == expected.shape
+    assert run(x).dtype == expected.dtype
+    np.testing.assert_array_equal(run(alias), expected)
+
+
+def test_inplace_operator_cannot_change_the_shape():
+    x = ga.zeros(3, chunks=2)
+    before = x.name
+    for theirs_other, ours_other in [(np.ones((2, 3)), ga.ones((2, 3), chunks=2)),
+                                     (np.ones((1, 3)), np.ones((1, 3))),
+                                     (np.ones(4), ga.ones(4, chunks=3))]:
+        z = np.zeros(3)
+        with pytest.raises(ValueError) as theirs:
+            z += theirs_other
+        with pytest.raises(ValueError) as ours:
+            x += ours_other
+        assert str(ours.value).strip() == str(theirs.value).strip()
+    assert x.name == before and x.shape == (3,)
+    i, xi = np.zeros(3, int), ga.zeros(3, dtype=int, chunks=2)
+    with pytest.raises(TypeError) as theirs:  # NumPy checks the cast before the shapes
+        i /= np.ones((2, 3))
+    with pytest.raises(type(theirs.value)):
+        xi /= ga.ones((2, 3))
+    x += ga.ones(1)  # broadcasting into x's shape is fine
+    x *= np.arange(3.0)
+    np.testing.assert_array_equal(run(x), np.arange(3.0))
+
+
+def test_inplace_operator_rebinds_every_name_but_not_earlier_results():
+    a = np.arange(6).reshape(2, 3)
+    x = ga.from_array(a, chunks=(1, 2))
+    y, doubled = x, x * 2
+    x += x
+    x -= 1
+    assert y is x
+    np.testing.assert_array_equal(run(y), a + a - 1)
+    np.testing.assert_array_equal(run(doubled), a * 2)
+
+
+@pytest.mark.parametrize("shape, other", [
+    ((2, 2), np.eye(2) * 2), ((3,), np.ones((3, 3))), ((5, 2, 2), np.ones((2, 2))),
+    ((2, 2), [[1, 0], [1, 1]]), ((2, 3), np.ones((3, 4))), ((3,), np.ones((3, 4))),
+    ((2, 3), np.ones((4, 4))), ((2, 3), np.ones(3)), ((2, 2), 2.0), ((), np.ones((2, 2))),
+    ((2, 2), np.ones((5, 2, 2))),
+])
+@pytest.mark.parametrize("dtype", ["f8", "i8"])
+def test_inplace_matmul_follows_numpy(shape, other, dtype):
+    a = np.arange(math.prod(shape)).astype(dtype).reshape(shape)
+    x = ga.from_array(a.copy(), chunks=2)
+    before = (x.name, x.dtype, x.chunks)
+    expected, error = _numpy_outcome(lambda: operator.imatmul(a.copy(), other))
+    ga_other = ga.from_array(other, chunks=2) if isinstance(other, np.ndarray) else other
+    if error is not None:
+        with pytest.raises(type(error)) as ours:
+            x @= ga_other
+        assert type(ours.value) is type(error)
+        if "reduction" not in str(error):  # NumPy's batch-axis message is an internal one
+            assert str(ours.value) == str(error)
+        assert (x.name, x.dtype, x.chunks) == before
+        return
+    x @= ga_other
+    assert x.dtype == expected.dtype and x.shape == expected.shape
+    np.testing.assert_array_equal(run(x), expected)
+
+
+def test_inplace_operator_leaves_graphengine_collections_their_reflected_operator():
+    from graphengine import delayed
+    from graphengine.collections.delayed import Delayed
+    x = ga.ones(3, chunks=2)
+    assert x.__iadd__(delayed(1)) is NotImplemented
+    x += delayed(1)  # Python falls back to x = x + d: the Delayed's __radd__
+    assert isinstance(x, Delayed)
+
+
+# --- == and != with None, str and other objects -----------------------------------------
+
+class _Plain:
+    pass
+
+
+@pytest.mark.parametrize("other", [None, "a", b"x", _Plain(), {1: 2}, {1}, 1j, range(6)])
+def test_eq_ne_with_objects_compare_elementwise_like_numpy(other):
+    a = np.arange(6)
+    x = ga.from_array(a, chunks=4)
+    for ours, theirs in [(x == other, a == other), (x != other, a != other),
+                         (other == x, other == a), (other != x, other != a)]:
+        assert isinstance(ours, ga.Array) and ours.dtype == theirs.dtype == bool
+        np.testing.assert_array_equal(run(ours), theirs)
+    b = a.reshape(2, 3)
+    np.testing.assert_array_equal(run(ga.from_array(b, chunks=2) == None), b == None)  # noqa: E711
+
+
+def test_eq_ne_leave_objects_with_their_own_operators_to_them():
+    class NoUfunc:
+        __array_ufunc__ = None
+
+        def __eq__(self, other):
+            return "theirs"
+
+        __ne__ = __eq__
+
+    class HighPriority:
+        __array_priority__ = 100
+
+    from graphengine import delayed
+    from graphengine.collections.delayed import Delayed
+    x = ga.arange(3, chunks=2)
+    assert (x == NoUfunc()) == (np.arange(3) == NoUfunc()) == "theirs"
+    assert (x != NoUfunc()) == "theirs"
+    assert x.__eq__(HighPriority()) is NotImplemented
+    assert np.arange(3).__eq__(HighPriority()) is NotImplemented
+    assert isinstance(x == delayed(1), Delayed)
+    pd = pytest.importorskip("pandas")
+    import graphengine.dataframe as gd
+    s = gd.from_pandas(pd.Series([0, 1, 2]), npartitions=1)
+    assert x.__eq__(s) is NotImplemented and x.__ne__(s) is NotImplemented
+
+
+# --- dtype= of multi-output ufuncs, ufunc.outer keywords --------------------------------
+
+def test_multi_output_ufuncs_take_dtype_like_numpy():
+    a = np.linspace(-2, 2, 7)
+    x = ga.from_array(a, chunks=3)
+    for ufunc, args in [(np.modf, (a,)), (np.divmod, (np.arange(7), 3))]:
+        theirs = ufunc(*args, dtype=np.float32)
+        ours = ufunc(*[ga.from_array(v, chunks=3) if isinstance(v, np.ndarray) else v
+                       for v in args], dtype=np.float32)
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for o, t in zip(ours, theirs):
+            assert o.dtype == t.dtype == run(o).dtype == np.float32
+            np.testing.assert_array_equal(run(o), t)
+    with pytest.raises(TypeError) as theirs:
+        np.frexp(a, dtype=np.float32)
+    with pytest.raises(type(theirs.value)):
+        np.frexp(x, dtype=np.float32)
+
+
+def test_ufunc_outer_passes_keywords_and_returns_a_tuple_for_two_outputs():
+    ai = np.arange(5)
+    xi = ga.from_array(ai, chunks=2)
+    ours, theirs = np.add.outer(xi, xi, dtype=np.float32), np.add.outer(ai, ai, dtype=np.float32)
+    assert ours.dtype == run(ours).dtype == theirs.dtype == np.float32
+    np.testing.assert_array_equal(run(ours), theirs)
+    ours, theirs = np.divmod.outer(xi, xi[1:]), np.divmod.outer(ai, ai[1:])
+    assert isinstance(ours, tuple) and len(ours) == 2
+    for o, t in zip(ours, theirs):
+        assert o.shape == t.shape and o.dtype == t.dtype
+        np.testing.assert_array_equal(run(o), t)
+    q, r = np.divmod.outer(xi, xi[1:], dtype=np.float32)
+    np.testing.assert_array_equal(run(r), np.divmod.outer(ai, ai[1:], dtype=np.float32)[1])
+    assert run(q).dtype == np.float32
+
+
+# --- vdot computes to a NumPy scalar ------------------------------------------------------
+
+@pytest.mark.parametrize("a, b", [(np.array(2), np.array(3)),
+                                  (np.array(2 + 1j), np.array(3 - 1j)),
+                                  (np.arange(3), np.arange(3)),
+                                  (np.arange(6.0).reshape(2, 3), np.ones((3, 2))),
+                                  (np.arange(4, dtype="i1"), np.arange(4, dtype="i1"))])
+@pytest.mark.parametrize("chunks", [-1, 2])
+def test_vdot_computes_to_the_numpy_scalar_np_vdot_gives(a, b, chunks):
+    ours = run(ga.vdot(ga.from_array(a, chunks=chunks), ga.from_array(b, chunks=chunks)))
+    theirs = np.vdot(a, b)
+    assert type(ours) is type(theirs) and ours == theirs
+
+
+# --- map_blocks block_info describes the block actually passed ---------------------------
+
+def test_map_blocks_block_info_with_drop_axis_describes_the_joined_input():
+    a = np.arange(42).reshape(7, 6)
+    x = ga.from_array(a, chunks=((2, 3, 2), (4, 2)))
+    seen = {}
+
+    def row_sums(block, block_info=None):
+        info = block_info[0]
+        (r0, r1), (c0, c1) = info["array-location"]
+        np.testing.assert_array_equal(block, a[r0:r1, c0:c1])  # the location is the block's
+        seen[info["chunk-location"]] = (info["array-location"], info["num-chunks"])
+        return block.sum(axis=1)
+
+    out = x.map_blocks(row_sums, drop_axis=1, dtype=a.dtype)
+    np.testing.assert_array_equal(run(out), a.sum(axis=1))
+    # As Dask: a dropped (joined) axis is one chunk spanning it, at chunk-location 0.
+    assert seen == {(0, 0): ([(0, 2), (0, 6)], (3, 1)),
+                    (1, 0): ([(2, 5), (0, 6)], (3, 1)),
+                    (2, 0): ([(5, 7), (0, 6)], (3, 1))}

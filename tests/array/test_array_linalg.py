@@ -269,3 +269,156 @@ def test_einsum_out_and_unknown_keywords():
     np.testing.assert_array_equal(out.compute(scheduler="sync"), np.einsum("ij->i", a))
     with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
         ga.einsum("ij->i", x, bogus=1)
+
+
+# --- NumPy parity: lstsq (rank deficiency, residual rules), svd/qr options, dispatch -------
+
+def _rank_deficient(m=4):
+    a = RNG.normal(size=(m, 3))
+    a[:, 2] = a[:, 0] + a[:, 1]  # rank 2
+    return a
+
+
+@pytest.mark.parametrize("chunks", [((2, 2), (3,)), -1])
+@pytest.mark.parametrize("bshape", [(4,), (4, 2)])
+def test_lstsq_of_rank_deficient_matrix_is_numpys_minimum_norm_solution(chunks, bshape):
+    a = _rank_deficient()
+    b = RNG.normal(size=bshape)
+    x, resid, rank, s = ga.linalg.lstsq(ga.from_array(a, chunks=chunks), b)
+    ex, eresid, erank, es = np.linalg.lstsq(a, b)
+    assert np.abs(ex).max() < 10  # not the ~1e14 of solving R x = Q^T b directly
+    np.testing.assert_allclose(run(x), ex, atol=1e-10)
+    assert x.shape == ex.shape and x.dtype == ex.dtype
+    got = run(resid)
+    assert got.shape == eresid.shape == (0,) and got.dtype == eresid.dtype
+    assert type(run(rank)) is type(erank) is np.int32 and run(rank) == erank == 2
+    np.testing.assert_allclose(run(s), es, atol=1e-10)
+
+
+@pytest.mark.parametrize("bshape", [(6,), (6, 3)])
+def test_lstsq_residuals_of_full_rank_tall_matrix_like_numpy(bshape):
+    a = RNG.normal(size=(6, 3))
+    b = RNG.normal(size=bshape)
+    x, resid, rank, s = ga.linalg.lstsq(ga.from_array(a, chunks=3), ga.from_array(b, chunks=3))
+    ex, eresid, erank, es = np.linalg.lstsq(a, b)
+    got = run(resid)
+    assert got.shape == eresid.shape and got.dtype == eresid.dtype
+    np.testing.assert_allclose(got, eresid)
+    np.testing.assert_allclose(run(x), ex)
+    assert run(rank) == erank and type(run(rank)) is np.int32
+    assert rank.shape == () and rank.dtype == np.int32
+
+
+def test_lstsq_of_square_matrix_has_empty_residuals_like_numpy():
+    a = RNG.normal(size=(4, 4)) + 4 * np.eye(4)
+    b = RNG.normal(size=4)
+    x, resid, rank, s = ga.linalg.lstsq(ga.from_array(a, chunks=2), b)
+    ex, eresid, erank, _ = np.linalg.lstsq(a, b)
+    assert resid.shape == eresid.shape == (0,)
+    assert run(resid).shape == (0,)
+    np.testing.assert_allclose(run(x), ex)
+    assert run(rank) == erank
+
+
+def test_lstsq_dtypes_rcond_and_errors_like_numpy():
+    a = np.arange(12, dtype="i4").reshape(6, 2) % 5
+    b = np.arange(6, dtype="i4")
+    got = ga.linalg.lstsq(ga.from_array(a, chunks=3), b)
+    exp = np.linalg.lstsq(a, b)
+    for g, e in zip(got, exp):
+        assert g.dtype == e.dtype
+        np.testing.assert_allclose(run(g), e, atol=1e-10)
+    f4 = RNG.normal(size=(6, 2)).astype("f4")
+    got = ga.linalg.lstsq(ga.from_array(f4, chunks=3), f4[:, 0])
+    exp = np.linalg.lstsq(f4, f4[:, 0])
+    assert [g.dtype for g in got] == [np.asarray(e).dtype for e in exp]
+    # A large rcond cuts the small singular value, as in NumPy.
+    a = RNG.normal(size=(8, 3)) * [1, 1, 1e-3]
+    got = ga.linalg.lstsq(ga.from_array(a, chunks=4), a[:, 0], rcond=1e-2)
+    exp = np.linalg.lstsq(a, a[:, 0], rcond=1e-2)
+    assert run(got[2]) == exp[2] == 2
+    np.testing.assert_allclose(run(got[0]), exp[0], atol=1e-10)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.lstsq(a, np.ones(5))
+    with pytest.raises(np.linalg.LinAlgError, match="Incompatible"):
+        ga.linalg.lstsq(ga.from_array(a), np.ones(5))
+    with pytest.raises(np.linalg.LinAlgError):
+        ga.linalg.lstsq(ga.from_array(a), np.ones((8, 2, 2)))
+
+
+def test_numpy_linalg_functions_dispatch_to_graphengine():
+    a = RNG.normal(size=(6, 3))
+    sq = RNG.normal(size=(3, 3)) + 3 * np.eye(3)
+    x, xs = ga.from_array(a, chunks=3), ga.from_array(sq, chunks=2)
+    q, r = np.linalg.qr(x)
+    assert isinstance(q, ga.Array) and isinstance(r, ga.Array)
+    np.testing.assert_allclose(run(q) @ run(r), a, atol=1e-10)
+    sol = np.linalg.lstsq(x, a[:, 0])
+    assert all(isinstance(v, ga.Array) for v in sol)
+    np.testing.assert_allclose(run(sol[0]), np.linalg.lstsq(a, a[:, 0])[0], atol=1e-10)
+    got = np.linalg.solve(xs, sq[:, 0])
+    assert isinstance(got, ga.Array)
+    np.testing.assert_allclose(run(got), np.linalg.solve(sq, sq[:, 0]), atol=1e-12)
+    s = np.linalg.svd(x, compute_uv=False)
+    assert isinstance(s, ga.Array)
+    np.testing.assert_allclose(run(s), np.linalg.svd(a, compute_uv=False))
+    u, s, vh = np.linalg.svd(xs)  # square: full and reduced are the same
+    assert u.shape == (3, 3)
+    np.testing.assert_allclose((run(u) * run(s)) @ run(vh), sq, atol=1e-10)
+    # NumPy's default full_matrices=True would need a 6 x 6 U: refused, not silently reduced
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        np.linalg.svd(x)
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    assert u.shape == (6, 3)
+
+
+def test_svd_options():
+    a = RNG.normal(size=(8, 3))
+    x = ga.from_array(a, chunks=4)
+    res = ga.linalg.svd(x)  # reduced by default (Dask's choice)
+    assert res.U.shape == (8, 3) and res.S.shape == (3,) and res.Vh.shape == (3, 3)
+    u, s, vh = ga.linalg.svd(x, full_matrices=False)
+    np.testing.assert_allclose((run(u) * run(s)) @ run(vh), a, atol=1e-10)
+    s_only = ga.linalg.svd(x, compute_uv=False)
+    assert isinstance(s_only, ga.Array) and s_only.shape == (3,)
+    np.testing.assert_allclose(run(s_only), np.linalg.svd(a, compute_uv=False))
+    with pytest.raises(NotImplementedError, match="full_matrices"):
+        ga.linalg.svd(x, full_matrices=True)
+    np.testing.assert_allclose(run(ga.linalg.svd(x, full_matrices=True, compute_uv=False)),
+                               np.linalg.svd(a, compute_uv=False))
+
+
+def test_qr_modes():
+    a = RNG.normal(size=(8, 3))
+    x = ga.from_array(a, chunks=4)
+    res = ga.linalg.qr(x, mode="reduced")
+    assert res.Q.shape == (8, 3) and res.R.shape == (3, 3)
+    r = ga.linalg.qr(x, mode="r")
+    assert isinstance(r, ga.Array) and r.shape == (3, 3)
+    np.testing.assert_allclose(np.abs(run(r)), np.abs(np.linalg.qr(a, mode="r")), atol=1e-10)
+    for mode in ("complete", "raw"):
+        with pytest.raises(NotImplementedError, match=mode):
+            ga.linalg.qr(x, mode=mode)
+    sq = RNG.normal(size=(3, 3))
+    q, r = ga.linalg.qr(ga.from_array(sq), mode="complete")  # square: same as reduced
+    np.testing.assert_allclose(run(q) @ run(r), sq, atol=1e-10)
+    with pytest.raises(ValueError, match="Unrecognized mode"):
+        np.linalg.qr(a, mode="bogus")
+    with pytest.raises(ValueError, match="Unrecognized mode"):
+        ga.linalg.qr(x, mode="bogus")
+
+
+def test_solve_of_singular_matrix_raises_linalgerror_like_numpy():
+    sing = np.ones((3, 3))
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.solve(sing, np.ones(3))
+    with pytest.raises(np.linalg.LinAlgError):
+        run(ga.linalg.solve(ga.from_array(sing), np.ones(3)))
+
+
+@pytest.mark.parametrize("chunks", [3, 1])
+def test_dot_of_two_vectors_is_a_numpy_scalar(chunks):
+    a = np.arange(3.0)
+    x = ga.from_array(a, chunks=chunks)
+    got = ga.dot(x, x).compute(scheduler="sync")
+    assert type(got) is type(np.dot(a, a)) and got == np.dot(a, a)

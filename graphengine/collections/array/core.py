@@ -329,10 +329,13 @@ class Array(Collection):
         if method == "__call__" and kwargs.get("dtype") is not None:
             # The ufunc's dtype= must reach NumPy (elemwise keeps dtype= for the metadata).
             import functools
+            nout = ufunc.nout
             ufunc = functools.partial(ufunc, dtype=kwargs.pop("dtype"))
-            if ufunc.func.nout == 1:
+            if nout == 1:
                 return ew.elemwise(ufunc, *inputs, **kwargs)
-            ufunc = ufunc.func
+            # Every output in dtype= (np.modf) or NumPy's own error (np.frexp has no
+            # float32-only loop), raised now: elemwise infers each output's dtype.
+            return ew.multi_output(ufunc, *inputs, nout=nout, **kwargs)
         if method == "__call__":
             if ufunc.nout > 1:
                 return ew.multi_output(ufunc, *inputs, **kwargs)
@@ -419,8 +422,9 @@ class Array(Collection):
             shape = shape[0]
         return reshape(self, shape, **kwargs)
 
-    def ravel(self) -> "Array":
-        return self.reshape(-1)
+    def ravel(self, order: str = "C") -> "Array":
+        from graphengine.collections.array.shape import ravel
+        return ravel(self, order)
 
     flatten = ravel
 
@@ -505,6 +509,16 @@ def _operand_ok(other: Any) -> bool:
     return isinstance(other, (Array, np.ndarray, Number, np.generic, list, tuple))
 
 
+def _compare(op: Any):
+    def method(self, other):
+        if _operand_ok(other):
+            return elementwise().elemwise(op, self, other)
+        # NumPy compares with None, a str or any object elementwise; NotImplemented for
+        # all of them would make Python fall back to identity (plain False / True).
+        return elementwise().object_comparison(op, self, other)
+    return method
+
+
 def _unary(op: Any):
     def method(self):
         return elementwise().elemwise(op, self)
@@ -521,8 +535,10 @@ for _name, _op in _BINARY.items():
     setattr(Array, f"__{_name}__", _binary(_op))
     setattr(Array, f"__r{_name}__", _binary(_op, reflected=True))
 for _name, _op in {"lt": operator.lt, "le": operator.le, "gt": operator.gt,
-                   "ge": operator.ge, "eq": operator.eq, "ne": operator.ne}.items():
+                   "ge": operator.ge}.items():
     setattr(Array, f"__{_name}__", _binary(_op))
+Array.__eq__ = _compare(operator.eq)
+Array.__ne__ = _compare(operator.ne)
 for _name, _op in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
                    "invert": operator.invert}.items():
     setattr(Array, f"__{_name}__", _unary(_op))
@@ -555,6 +571,10 @@ Array.__divmod__ = _divmod
 Array.__rdivmod__ = _rdivmod
 Array.__matmul__ = _matmul
 Array.__rmatmul__ = _rmatmul
+
+# x += y and the other in-place operators (NumPy's same_kind casting, fixed shape).
+from graphengine.collections.array.inplace import install_inplace_operators  # noqa: E402
+install_inplace_operators(Array, _operand_ok)
 
 
 class BlockView:

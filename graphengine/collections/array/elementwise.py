@@ -26,7 +26,8 @@ from graphengine.collections.array.layer import Blockwise, PerBlock
 __all__ = ["elemwise", "blockwise", "map_blocks", "where", "clip", "isclose", "allclose",
            "astype",
            "broadcast_shapes", "unify_chunks", "asanyarray_operand", "new_name",
-           "multi_output", "array_from_layer"]
+           "multi_output", "array_from_layer", "object_comparison",
+           "object_operand"]
 
 
 def new_name(prefix: str, *args: Any, **kwargs: Any) -> str:
@@ -204,9 +205,52 @@ class _Pick:
         return f"{getattr(self.func, '__name__', 'func')}-{self.index}"
 
 
-def multi_output(ufunc: np.ufunc, *args: Any, **kwargs: Any) -> tuple:
-    """A tuple of arrays, one per output of ``ufunc`` (``divmod``, ``modf``, ``frexp``)."""
-    return tuple(elemwise(_Pick(ufunc, i), *args, **kwargs) for i in range(ufunc.nout))
+def multi_output(ufunc: Callable, *args: Any, nout: int | None = None,
+                 **kwargs: Any) -> tuple:
+    """A tuple of arrays, one per output of ``ufunc`` (``divmod``, ``modf``, ``frexp``).
+
+    ``ufunc`` may wrap a ufunc (``functools.partial(np.modf, dtype=...)``, which has no
+    ``nout``: pass ``nout``). ``**kwargs`` go to :func:`elemwise`, so to every call.
+    """
+    if nout is None:
+        nout = ufunc.nout
+    return tuple(elemwise(_Pick(ufunc, i), *args, **kwargs) for i in range(nout))
+
+
+def _defers(other: Any) -> bool:
+    """Whether a comparison leaves ``other`` to its own operators, as NumPy's
+    ``binop_should_defer``: ``__array_ufunc__ = None`` or one of its own (it handles
+    arrays itself), a higher legacy ``__array_priority__``; and other graphengine
+    collections (DataFrame, Series, Delayed), which build their own lazy result."""
+    from graphengine.collections.base import is_collection
+    if is_collection(other) or hasattr(type(other), "__array_ufunc__"):
+        return True
+    return getattr(other, "__array_priority__", -math.inf) > Array.__array_priority__
+
+
+def object_operand(other: Any) -> Any:
+    """``other``, not an array or number (None, a str, any object), as a ufunc operand the
+    way NumPy sees it; NotImplemented when ``other`` takes over (see ``_defers``).
+
+    A sequence NumPy converts (``range``) becomes an array, compared elementwise; anything
+    0-d is kept as is, so ``block == other`` on every block is NumPy's own result.
+    """
+    if _defers(other):
+        return NotImplemented
+    try:
+        arr = np.asarray(other)
+    except Exception:  # noqa: BLE001 - NumPy's per-block operation decides instead
+        return other
+    return arr if arr.ndim else other
+
+
+def object_comparison(op: Callable, x: Array, other: Any) -> Any:
+    """``op(x, other)`` (``operator.eq``/``ne``) for ``other`` not an array or number: a
+    lazy bool Array of NumPy's elementwise (object) comparison, or NotImplemented."""
+    other = object_operand(other)
+    if other is NotImplemented:
+        return NotImplemented
+    return elemwise(op, x, other)
 
 
 @implements(np.where)
@@ -404,9 +448,13 @@ class _BlockInfo:
     def __call__(self, coords: tuple) -> dict:
         info = {}
         for i, (shape, chunks, syms) in enumerate(zip(self.shapes, self.chunks, self.arg_syms)):
-            loc = tuple(coords[s] if chunks[k] != (1,) or len(chunks[k]) > 1 else 0
-                        for k, s in enumerate(syms))
-            loc = tuple(min(loc_i, len(chunks[k]) - 1) for k, loc_i in enumerate(loc))
+            # A dropped axis (no output position, sym None) reaches every call whole, its
+            # blocks joined: describe it as one chunk spanning the axis, as Dask does,
+            # rather than reading a location from an unrelated output axis.
+            chunks = tuple((n,) if s is None else c for c, s, n in zip(chunks, syms, shape))
+            # Single-block axes broadcast (or are dropped): always block 0 along them.
+            loc = tuple(0 if len(c) == 1 else min(coords[s], len(c) - 1)
+                        for c, s in zip(chunks, syms))
             info[i] = {"shape": shape, "num-chunks": tuple(len(c) for c in chunks),
                        "chunk-location": loc,
                        "array-location": [(sum(c[:j]), sum(c[:j + 1]))
@@ -533,7 +581,7 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
                 pos = {s: i for i, s in enumerate(out_t)}
                 info = _BlockInfo([a.shape for a in arrays], [a.chunks for a in arrays],
                                   out_chunks, np.dtype(dtype),
-                                  [tuple(pos.get(s, 0) for s in range(ndim - a.ndim, ndim))
+                                  [tuple(pos.get(s) for s in range(ndim - a.ndim, ndim))
                                    for a in arrays])
                 layer_args.append((PerBlock(info), out_t))
         call = _WithBlockKw(func, block_kw, kwargs)

@@ -33,7 +33,10 @@ class _Contract:
 
     def __call__(self, *blocks: Any) -> np.ndarray:
         out = self.func(*blocks, **self.kwargs)
-        return np.expand_dims(out, self.positions) if self.positions else out
+        if self.positions:
+            return np.expand_dims(out, self.positions)
+        # np.tensordot of two vectors gives a 0-d array; np.dot gives a NumPy scalar.
+        return out[()] if type(out) is np.ndarray and out.ndim == 0 else out
 
     def __reduce__(self):
         return (_Contract, (self.func, self.kwargs, self.positions))
@@ -201,10 +204,34 @@ def dot(a: Any, b: Any) -> Array:
     return tensordot(a, b, axes=((a.ndim - 1,), (b.ndim - 2,)))
 
 
+def _as_scalar(block: Any) -> Any:
+    return block[()]
+
+
 @implements(np.vdot)
 def vdot(a: Any, b: Any) -> Array:
+    """Dot product of ``a`` and ``b`` flattened, ``a`` conjugated (``np.vdot``).
+
+    Parameters
+    ----------
+    a, b : array_like
+        Of the same number of elements.
+
+    Returns
+    -------
+    Array
+        0-d; it computes to a NumPy scalar, as ``np.vdot`` returns.
+
+    Raises
+    ------
+    ValueError
+        If the sizes differ.
+    """
     a, b = asarray(a), asarray(b)
-    return dot(a.conj().reshape(-1), b.reshape(-1))
+    out = dot(a.conj().reshape(-1), b.reshape(-1))
+    # A single-block product leaves np.tensordot's 0-d array as the block; [()] makes it
+    # the NumPy scalar np.vdot gives (a multi-block tree sum already gives one).
+    return elemwise(_as_scalar, out, dtype=out.dtype)
 
 
 @implements(np.outer)
@@ -213,10 +240,40 @@ def outer(a: Any, b: Any) -> Array:
     return a[:, None] * b[None, :]
 
 
-def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any, **kwargs: Any) -> Array:
-    """``ufunc.outer(a, b)``."""
+def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any, **kwargs: Any) -> Array | tuple:
+    """``ufunc.outer(a, b)``: ``ufunc`` over every pair, of shape ``a.shape + b.shape``.
+
+    Parameters
+    ----------
+    ufunc : numpy.ufunc
+        A binary ufunc.
+    a, b : array_like
+    **kwargs
+        The ufunc's keywords (``dtype=``, ``casting=``...), given to every block call.
+
+    Returns
+    -------
+    Array, or a tuple of Arrays for a multi-output ufunc (``np.divmod``), as NumPy.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``where=`` other than True (NumPy leaves the rest uninitialised without out=).
+    """
+    from graphengine.collections.array.elementwise import multi_output
+    if kwargs.pop("where", True) is not True:
+        raise NotImplementedError(f"np.{ufunc.__name__}.outer(..., where=) needs out=, "
+                                  "which graphengine arrays do not take")
     a, b = asarray(a), asarray(b)
-    return elemwise(ufunc, a[(Ellipsis,) + (None,) * b.ndim], b, **kwargs)
+    func: Any = ufunc
+    if kwargs.get("dtype") is not None:
+        # elemwise keeps dtype= as the result's metadata only; the blocks must get it.
+        import functools
+        func = functools.partial(ufunc, dtype=kwargs.pop("dtype"))
+    args = (a[(Ellipsis,) + (None,) * b.ndim], b)
+    if ufunc.nout > 1:
+        return multi_output(func, *args, nout=ufunc.nout, **kwargs)
+    return elemwise(func, *args, **kwargs)
 
 
 def _einsum_block(*blocks: Any, subscripts: str, dtype: Any = None,
