@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings, strategies as st
 
 import graphengine.array as ga
 from graphengine import delayed
@@ -128,6 +130,171 @@ def test_diag_and_fromfunction_match_numpy():
     f = lambda i, j: i * 10 + j  # noqa: E731
     np.testing.assert_array_equal(run(ga.fromfunction(f, (4, 5), chunks=(3, 2))),
                                   np.fromfunction(f, (4, 5)))
+
+
+# --- NumPy parity: dtype=None, arange/linspace in the dtype's arithmetic, eye(N, M) --------
+
+@pytest.mark.parametrize("maker, np_maker", [(ga.zeros, np.zeros), (ga.ones, np.ones),
+                                             (ga.empty, np.empty)])
+def test_constant_makers_with_dtype_none_are_float64_like_numpy(maker, np_maker):
+    # np.dtype(None) is float64; zeros/ones used to take the fill value's int64.
+    x = maker((2, 3), dtype=None, chunks=2)
+    expected = np_maker((2, 3), dtype=None)
+    assert x.dtype == expected.dtype == np.float64
+    assert run(x).dtype == np.float64
+    if maker is not ga.empty:
+        np.testing.assert_array_equal(run(x), expected)
+
+
+@pytest.mark.parametrize("like, np_like", [(ga.zeros_like, np.zeros_like),
+                                           (ga.ones_like, np.ones_like),
+                                           (ga.empty_like, np.empty_like)])
+@pytest.mark.parametrize("a", [np.arange(4, dtype="i2"), np.ones(3, dtype="f4"), [1, 2]])
+def test_like_makers_with_dtype_none_keep_the_dtype_like_numpy(like, np_like, a):
+    x = like(a, dtype=None)
+    assert x.dtype == np_like(a, dtype=None).dtype
+    assert run(x).dtype == x.dtype
+    assert ga.full_like(a, 3, dtype=None).dtype == np.full_like(a, 3, dtype=None).dtype
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3, -1])
+def test_arange_float_step_int_dtype_matches_numpy_for_any_chunks(chunks):
+    # NumPy stores start and start + step in the dtype (0, 1) and adds that delta.
+    x = ga.arange(0, 5, 1.5, dtype=int, chunks=chunks)
+    expected = np.arange(0, 5, 1.5, dtype=int)
+    assert expected.tolist() == [0, 1, 2, 3]
+    np.testing.assert_array_equal(run(x), expected)
+    assert x.dtype == expected.dtype
+
+
+_ARANGE_DTYPES = [None, "int8", "int16", "int64", "uint8", "uint64", "float16", "float32",
+                  "float64", "complex64", "complex128", "bool", "object"]
+_scalars = st.one_of(st.integers(-300, 300),
+                     st.floats(-300, 300, allow_nan=False).map(lambda v: round(v, 3)),
+                     st.floats(-40, 40, width=32).map(np.float32),
+                     st.integers(-100, 100).map(np.int8))
+
+
+def _same_outcome(make, expected_make):
+    """``make()`` matches ``expected_make()`` (NumPy): values, dtypes, or exception type."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = expected_make()
+        except Exception as e:  # noqa: BLE001 - the type is what is compared
+            with pytest.raises(type(e)):
+                run(make())
+            return None
+        assume(expected.size <= 2000)
+        got = make()
+        value = run(got)
+    assert got.dtype == value.dtype == expected.dtype
+    assert got.shape == value.shape == expected.shape
+    if expected.dtype == object:
+        assert value.tolist() == expected.tolist()
+    else:
+        np.testing.assert_array_equal(value, expected)
+    return got
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=_scalars, stop=_scalars, step=_scalars, dtype=st.sampled_from(_ARANGE_DTYPES),
+       chunks=st.integers(1, 7))
+def test_arange_matches_numpy_value_for_value(start, stop, step, dtype, chunks):
+    assume(step != 0)
+    # At most ~2000 values (NumPy would otherwise try to allocate petabytes).
+    assume(abs(float(stop) - float(start)) <= 2000 * abs(float(step)))
+    _same_outcome(lambda: ga.arange(start, stop, step, dtype=dtype, chunks=chunks),
+                  lambda: np.arange(start, stop, step, dtype=dtype))
+
+
+def test_arange_errors_and_special_dtypes_like_numpy():
+    with pytest.raises(OverflowError):  # 200 does not fit int8 (NumPy's setitem)
+        ga.arange(100, 400, 100, dtype=np.int8)
+    with pytest.raises(OverflowError):
+        ga.arange(-1, 3, dtype=np.uint8)
+    with pytest.raises(TypeError, match="booleans"):
+        ga.arange(0, 3, dtype=bool)
+    with pytest.raises(TypeError):
+        ga.arange(0, 3, dtype="U3")
+    with pytest.raises(ValueError, match="cannot compute length"):
+        ga.arange(0, np.nan)
+    with pytest.raises(ValueError, match="Maximum allowed size"):
+        ga.arange(0, np.inf)
+    with pytest.raises(ZeroDivisionError):
+        ga.arange(0, 5, 0)
+    for args, kw in [((0, 2), {"dtype": bool}), ((0, 5j, 1 + 1j), {}),
+                     ((0, 7, 2), {"dtype": "m8[s]"}), ((0.1, 1, 0.1), {"dtype": object}),
+                     ((0, 2, 0.1), {"dtype": "f2"}), ((3, 0, -0.7), {"dtype": "i1"})]:
+        _same_outcome(lambda: ga.arange(*args, chunks=2, **kw), lambda: np.arange(*args, **kw))
+
+
+@pytest.mark.parametrize("chunks", [1, 3, -1])
+def test_linspace_integer_dtype_floors_like_numpy_2(chunks):
+    x = ga.linspace(-5, 0, 4, dtype=int, chunks=chunks)
+    assert np.linspace(-5, 0, 4, dtype=int).tolist() == [-5, -4, -2, 0]
+    np.testing.assert_array_equal(run(x), np.linspace(-5, 0, 4, dtype=int))
+    assert x.dtype == np.dtype(int)
+
+
+def test_linspace_retstep_num_and_axis_like_numpy():
+    _, step = ga.linspace(0, 1, 5, retstep=True)
+    expected = np.linspace(0, 1, 5, retstep=True)[1]
+    assert type(step) is type(expected) is np.float64 and step == expected
+    _, step32 = ga.linspace(np.float32(0), 1, 5, retstep=True)
+    assert type(step32) is np.float32
+    _, nan_step = ga.linspace(0, 1, 1, retstep=True)  # undefined step: NumPy's float nan
+    assert type(nan_step) is type(np.linspace(0, 1, 1, retstep=True)[1])
+    assert np.isnan(nan_step)
+    with pytest.raises(TypeError):
+        np.linspace(0, 1, 2.5)
+    with pytest.raises(TypeError):
+        ga.linspace(0, 1, 2.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        ga.linspace(0, 1, -1)
+    np.testing.assert_array_equal(run(ga.linspace(0, 1, np.int64(5), axis=-1)),
+                                  np.linspace(0, 1, np.int64(5), axis=-1))
+    np.testing.assert_array_equal(run(ga.linspace(0, 1, 4, axis=0)), np.linspace(0, 1, 4))
+    with pytest.raises(np.exceptions.AxisError):
+        np.linspace(0, 1, 5, axis=1)
+    with pytest.raises(np.exceptions.AxisError):
+        ga.linspace(0, 1, 5, axis=1)
+    with pytest.raises(NotImplementedError):
+        ga.linspace([0, 1], 2, 3)
+    # chunks is keyword-only: NumPy's sixth positional argument is dtype
+    assert ga.linspace(0, 10, 5, True, False, "f4").dtype == np.float32
+
+
+_linspace_ends = st.one_of(st.integers(-1000, 1000),
+                           st.floats(-1e6, 1e6, allow_nan=False),
+                           st.floats(-1e3, 1e3, width=32).map(np.float32))
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=_linspace_ends, stop=_linspace_ends, num=st.integers(0, 60),
+       endpoint=st.booleans(), dtype=st.sampled_from([None, int, "i4", "f2", "f4", "f8",
+                                                      "c8"]),
+       chunks=st.integers(1, 9))
+def test_linspace_matches_numpy_value_for_value(start, stop, num, endpoint, dtype, chunks):
+    _same_outcome(lambda: ga.linspace(start, stop, num, endpoint=endpoint, dtype=dtype,
+                                      chunks=chunks),
+                  lambda: np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype))
+
+
+def test_eye_takes_numpys_positional_arguments():
+    x = ga.eye(3, 4)
+    assert x.shape == (3, 4)
+    np.testing.assert_array_equal(run(x), np.eye(3, 4))
+    y = ga.eye(5, 3, -1, "i4", chunks=2)
+    np.testing.assert_array_equal(run(y), np.eye(5, 3, -1, "i4"))
+    assert y.dtype == np.int32 and y.chunks == ((2, 2, 1), (2, 1))
+    with pytest.raises(TypeError):  # chunks is keyword-only
+        ga.eye(3, 4, 0, float, 2)
+    for args in [(3, 2.5), (2.0,)]:
+        with pytest.raises(TypeError):
+            np.eye(*args)
+        with pytest.raises(TypeError):
+            ga.eye(*args)
 
 
 # --- random ---------------------------------------------------------------------------------

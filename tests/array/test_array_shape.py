@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -358,3 +359,168 @@ def test_astype_function_copy_device_and_errors():
         ga.astype(x, "f4", False)  # copy is keyword-only, as in NumPy
     np.testing.assert_array_equal(run(ga.astype(np.arange(3), "f2")),
                                   np.astype(np.arange(3), "f2"))
+
+
+# --- NumPy parity: order=, dtype=/casting= when joining, atleast_* tuples, sort order=,
+# --- map_overlap wider than the axis ---------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_reshape_and_ravel_order_f_match_numpy(data):
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    a = np.arange(math.prod(shape)).reshape(shape)
+    chunks = tuple(data.draw(st.integers(1, n)) for n in shape)
+    x = ga.from_array(a, chunks=chunks)
+    size = a.size
+    new = data.draw(st.sampled_from([(size,), (-1,), (1, size), (size, 1)] +
+                                    [(d, size // d) for d in range(2, size) if size % d == 0]))
+    for order in ("F", "f", "C", None):
+        np.testing.assert_array_equal(run(ga.reshape(x, new, order=order)),
+                                      np.reshape(a, new, order=order))
+    np.testing.assert_array_equal(run(np.reshape(x, new, order="F")),
+                                  np.reshape(a, new, order="F"))
+    np.testing.assert_array_equal(run(x.reshape(new, order="F")), a.reshape(new, order="F"))
+    np.testing.assert_array_equal(run(ga.ravel(x, order="F")), np.ravel(a, order="F"))
+    np.testing.assert_array_equal(run(np.ravel(x, "F")), np.ravel(a, "F"))
+
+
+def test_reshape_and_ravel_order_errors():
+    with pytest.raises(ValueError, match="not permitted"):
+        np.reshape(A, (-1,), order="K")
+    with pytest.raises(ValueError, match="not permitted"):
+        ga.reshape(X, (-1,), order="K")
+    for f, npf in [(lambda o: ga.reshape(X, (-1,), order=o), lambda o: np.reshape(A, -1, order=o)),
+                   (lambda o: ga.ravel(X, order=o), lambda o: np.ravel(A, order=o))]:
+        with pytest.raises(ValueError, match="order must be one of"):
+            npf("X")
+        with pytest.raises(ValueError, match="order must be one of"):
+            f("X")
+        with pytest.raises(NotImplementedError, match="memory layout"):
+            f("A")
+    with pytest.raises(NotImplementedError, match="memory layout"):
+        ga.ravel(X, order="K")
+
+
+F64 = np.array([1.5, -2.5])
+I64 = np.array([3, 4])
+
+
+@pytest.mark.parametrize("dtype, casting", [(None, "same_kind"), (int, "unsafe"),
+                                            ("f4", "same_kind"), ("U", "same_kind"),
+                                            (complex, "safe"), (None, "unsafe")])
+def test_concatenate_stack_hstack_vstack_dtype_and_casting_like_numpy(dtype, casting):
+    xs = [ga.from_array(F64, chunks=1), ga.from_array(I64, chunks=1)]
+    kw = {"dtype": dtype, "casting": casting}
+    for f, npf in [(ga.concatenate, np.concatenate), (ga.stack, np.stack),
+                   (ga.hstack, np.hstack), (ga.vstack, np.vstack)]:
+        expected = npf([F64, I64], **kw)
+        got = f(xs, **kw)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(run(got), expected)
+        dispatched = npf(xs, **kw)
+        assert isinstance(dispatched, ga.Array)
+        np.testing.assert_array_equal(run(dispatched), expected)
+
+
+@pytest.mark.parametrize("dtype, casting, error", [
+    (int, "same_kind", TypeError), ("i4", "safe", TypeError), (None, "no", TypeError),
+    (None, "equiv", TypeError), (float, "bogus", ValueError)])
+def test_concatenate_and_stack_refuse_casts_like_numpy(dtype, casting, error):
+    xs = [ga.from_array(F64, chunks=1), ga.from_array(I64, chunks=1)]
+    for f, npf in [(ga.concatenate, np.concatenate), (ga.stack, np.stack),
+                   (ga.hstack, np.hstack), (ga.vstack, np.vstack)]:
+        with pytest.raises(error) as np_err:
+            npf([F64, I64], dtype=dtype, casting=casting)
+        with pytest.raises(error, match=re.escape(str(np_err.value))):
+            f(xs, dtype=dtype, casting=casting)
+
+
+def test_concatenate_out_argument_like_numpy():
+    xs = [ga.from_array(I64, chunks=1)] * 2
+    out = ga.zeros(4, dtype="f4")
+    assert ga.concatenate(xs, out=out) is out
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(run(out), np.concatenate([I64, I64]).astype("f4"))
+    with pytest.raises(TypeError, match="only takes `out` or `dtype`"):
+        np.concatenate([I64, I64], out=np.zeros(4), dtype=float)
+    with pytest.raises(TypeError, match="only takes `out` or `dtype`"):
+        ga.concatenate(xs, out=ga.zeros(4), dtype=float)
+    with pytest.raises(TypeError, match="same_kind"):  # float into an int out
+        ga.concatenate([ga.from_array(F64)] * 2, out=ga.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="need at least one array"):
+        ga.hstack([])
+
+
+def test_atleast_nd_of_several_arrays_return_tuples_like_numpy():
+    for f, npf in [(ga.atleast_1d, np.atleast_1d), (ga.atleast_2d, np.atleast_2d),
+                   (ga.atleast_3d, np.atleast_3d)]:
+        got, expected = f(1, [2, 3]), npf(1, [2, 3])
+        assert type(got) is type(expected) is tuple and len(got) == 2
+        for g, e in zip(got, expected):
+            np.testing.assert_array_equal(run(g), e)
+        dispatched = npf(ga.from_array(np.arange(2)), ga.from_array(np.arange(3)))
+        assert type(dispatched) is tuple
+        assert f() == npf() == ()
+        assert isinstance(f(ga.from_array(np.arange(2))), ga.Array)
+
+
+STRUCT = np.array([(1, 3.0, b"c"), (2, 1.0, b"a"), (0, 2.0, b"b"), (1, 1.0, b"d")],
+                  dtype=[("a", "i4"), ("b", "f8"), ("c", "S1")])
+
+
+@pytest.mark.parametrize("order", ["b", ["a", "b"], "c", ["b", "a"]])
+def test_sort_structured_array_by_order_like_numpy(order):
+    x = ga.from_array(STRUCT, chunks=-1)
+    np.testing.assert_array_equal(run(ga.sort(x, order=order)), np.sort(STRUCT, order=order))
+    np.testing.assert_array_equal(run(np.sort(x, order=order)), np.sort(STRUCT, order=order))
+
+
+def test_sort_stable_and_errors_like_numpy():
+    a = np.array([[3, 1, 2, 1], [0, 5, 5, -1]])
+    x = ga.from_array(a, chunks=(1, -1))
+    for kw in [{"stable": True}, {"stable": False}, {"kind": "stable"}]:
+        np.testing.assert_array_equal(run(ga.sort(x, **kw)), np.sort(a, **kw))
+    with pytest.raises(ValueError, match="can't be provided at the same time"):
+        np.sort(a, kind="stable", stable=True)
+    with pytest.raises(ValueError, match="can't be provided at the same time"):
+        ga.sort(x, kind="stable", stable=True)
+    with pytest.raises(ValueError, match="field"):
+        ga.sort(ga.from_array(STRUCT, chunks=-1), order="zz")
+    with pytest.raises(ValueError, match="single block"):
+        ga.sort(ga.from_array(STRUCT, chunks=2), order="b")
+
+
+@pytest.mark.parametrize("boundary, mode", [("reflect", "symmetric"), ("periodic", "wrap")])
+@pytest.mark.parametrize("n, depth, chunks", [(3, 5, -1), (2, 7, -1), (1, 3, -1),
+                                              (5, 7, 3), (3, 4, 2)])
+def test_map_overlap_depth_beyond_the_axis_pads_like_numpy(boundary, mode, n, depth, chunks):
+    a = np.arange(n * 2.0).reshape(n, 2)
+    x = ga.from_array(a, chunks=(chunks, 2))
+    window = 2 * depth + 1
+
+    def smooth(b):  # mean over the full depth on each side, so the pad values matter
+        out = np.zeros_like(b)
+        for i in range(depth, b.shape[0] - depth):
+            out[i] = b[i - depth:i + depth + 1].sum(axis=0) / window
+        return out
+
+    got = ga.map_overlap(smooth, x, depth={0: depth, 1: 0}, boundary=boundary)
+    padded = np.pad(a, ((depth, depth), (0, 0)), mode=mode)
+    expected = smooth(padded)[depth:-depth]
+    np.testing.assert_allclose(run(got), expected)
+    wide = ga.map_overlap(lambda b: b, ga.from_array(a, chunks=-1), depth={0: depth, 1: 0},
+                          boundary=boundary, trim=False)
+    np.testing.assert_array_equal(run(wide), padded)
+
+
+def test_map_overlap_on_an_empty_axis_raises_a_clear_error():
+    x = ga.from_array(np.zeros((0, 3)), chunks=-1)
+    with pytest.raises(ValueError, match="length 0"):
+        ga.map_overlap(lambda b: b, x, depth=1, boundary="reflect")
+
+
+def test_the_ravel_method_takes_an_order():
+    a = np.arange(6.0).reshape(2, 3)
+    x = ga.from_array(a, chunks=1)
+    np.testing.assert_array_equal(x.ravel("F").compute(scheduler="sync"), a.ravel("F"))
+    np.testing.assert_array_equal(x.flatten().compute(scheduler="sync"), a.flatten())

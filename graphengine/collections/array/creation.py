@@ -10,7 +10,7 @@ it runs, from its position (offsets and shape), so creating a huge array is inst
 """
 from __future__ import annotations
 
-import math
+import operator
 import os
 import pickle
 import threading
@@ -255,13 +255,14 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, chunks: Any = "auto",
 
 
 def zeros(shape: Any, dtype: Any = float, chunks: Any = "auto", **kwargs: Any) -> Array:
-    """An array of zeros (``np.zeros``)."""
-    return full(shape, 0, dtype=dtype, chunks=chunks, **kwargs)
+    """An array of zeros (``np.zeros``; ``dtype=None`` means float64, as in NumPy)."""
+    # np.dtype(None) is float64: without it full() would take the fill value's int64.
+    return full(shape, 0, dtype=np.dtype(dtype), chunks=chunks, **kwargs)
 
 
 def ones(shape: Any, dtype: Any = float, chunks: Any = "auto", **kwargs: Any) -> Array:
-    """An array of ones (``np.ones``)."""
-    return full(shape, 1, dtype=dtype, chunks=chunks, **kwargs)
+    """An array of ones (``np.ones``; ``dtype=None`` means float64, as in NumPy)."""
+    return full(shape, 1, dtype=np.dtype(dtype), chunks=chunks, **kwargs)
 
 
 def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", name: str | None = None) -> Array:
@@ -312,77 +313,6 @@ for _f, _np in ((zeros_like, np.zeros_like), (ones_like, np.ones_like),
     implements(_np)(_f)
 
 
-# --- ranges -------------------------------------------------------------------------------
-
-class _RangeBlock:
-    """Per-block: ``(first_index, stop_index)`` along a 1-d array."""
-
-    __slots__ = ("offsets",)
-
-    def __init__(self, chunks: tuple):
-        self.offsets = chunk_offsets(chunks[0])
-
-    def __call__(self, coords: tuple) -> tuple:
-        return self.offsets[coords[0]], self.offsets[coords[0] + 1]
-
-
-def _arange_block(bounds: tuple, start: Any, step: Any, dtype: np.dtype) -> np.ndarray:
-    i0, i1 = bounds
-    return np.arange(start + i0 * step, start + i1 * step, step, dtype=dtype)[:i1 - i0]
-
-
-def arange(*args: Any, chunks: Any = "auto", dtype: Any = None, like: Any = None) -> Array:
-    """Evenly spaced values in ``[start, stop)`` (``np.arange``).
-
-    >>> arange(5, chunks=2).compute(scheduler="sync").tolist()
-    [0, 1, 2, 3, 4]
-    """
-    if len(args) == 1:
-        start, stop, step = 0, args[0], 1
-    elif len(args) == 2:
-        (start, stop), step = args, 1
-    elif len(args) == 3:
-        start, stop, step = args
-    else:
-        raise TypeError(f"arange takes 1 to 3 positional arguments, got {len(args)}")
-    if step == 0:
-        raise ZeroDivisionError("arange: step must not be zero")
-    n = max(int(math.ceil((stop - start) / step)), 0)
-    if dtype is None:
-        dtype = np.arange(start, start + step, step).dtype if n else np.arange(start, stop, step).dtype
-    dtype = np.dtype(dtype)
-    chunks = normalize_chunks(chunks, (n,), dtype=dtype)
-    name = new_name("arange", start, stop, step, dtype, chunks)
-    return from_block_function(_arange_block, [_RangeBlock(chunks)], chunks, dtype, name,
-                               extra=(start, step, dtype))
-
-
-def _linspace_block(bounds: tuple, start: float, step: float, num: int, stop: float,
-                    endpoint: bool, dtype: np.dtype) -> np.ndarray:
-    i0, i1 = bounds
-    values = np.arange(i0, i1, dtype=float) * step + start
-    if endpoint and i1 == num and num > 1 and i1 > i0:
-        values[-1] = stop
-    return values.astype(dtype, copy=False)
-
-
-def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True,
-             retstep: bool = False, chunks: Any = "auto", dtype: Any = None) -> Any:
-    """``num`` evenly spaced values from ``start`` to ``stop`` (``np.linspace``)."""
-    num = int(num)
-    if num < 0:
-        raise ValueError(f"Number of samples, {num}, must be non-negative.")
-    div = (num - 1) if endpoint else num
-    step = (stop - start) / div if div > 0 else math.nan
-    dtype = np.dtype(dtype) if dtype is not None else np.result_type(start, stop, float(num))
-    chunks = normalize_chunks(chunks, (num,), dtype=dtype)
-    name = new_name("linspace", start, stop, num, endpoint, dtype, chunks)
-    out = from_block_function(_linspace_block, [_RangeBlock(chunks)], chunks, dtype, name,
-                              extra=(start, 0.0 if div <= 0 else step, num, stop, endpoint,
-                                     dtype))
-    return (out, step) if retstep else out
-
-
 class _Offsets:
     """Per-block: the offset of the block's first element along each axis."""
 
@@ -399,10 +329,35 @@ def _eye_block(shape: tuple, offsets: tuple, k: int, dtype: np.dtype) -> np.ndar
     return np.eye(shape[0], shape[1], k=k + offsets[0] - offsets[1], dtype=dtype)
 
 
-def eye(N: int, chunks: Any = "auto", M: int | None = None, k: int = 0,
-        dtype: Any = float) -> Array:
-    """Ones on the ``k``-th diagonal, zeros elsewhere (``np.eye``)."""
-    M = N if M is None else M
+def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = float, *,
+        chunks: Any = "auto") -> Array:
+    """Ones on the ``k``-th diagonal, zeros elsewhere (``np.eye``).
+
+    Parameters
+    ----------
+    N, M : int
+        Rows and columns (``M`` defaults to ``N``), positional as in NumPy.
+    k : int
+        The diagonal: 0 the main one, positive above it, negative below.
+    dtype : dtype
+        Of the result (float64 by default).
+    chunks : int, tuple or "auto", keyword-only
+        Block lengths. Keyword-only because NumPy's second positional argument is ``M``
+        (``eye(3, 4)`` is 3 x 4).
+
+    Returns
+    -------
+    Array
+        Of shape ``(N, M)``.
+
+    Raises
+    ------
+    TypeError
+        If ``N``, ``M`` or ``k`` is not an integer.
+    """
+    N = operator.index(N)
+    M = N if M is None else operator.index(M)
+    k = operator.index(k)
     dtype = np.dtype(dtype)
     chunks = normalize_chunks(chunks, (N, M), dtype=dtype)
     name = new_name("eye", N, M, k, dtype, chunks)
@@ -579,3 +534,8 @@ def from_npy_stack(dirname: str, mmap_mode: Any = "r") -> Array:
         key = (name,) + tuple(i if a == axis else 0 for a in range(len(chunks)))
         layer[key] = Task(key, _load_block, os.path.join(dirname, f"{i}.npy"), mmap_mode)
     return Array(layer_graph(name, layer), name, chunks, dtype)
+
+
+# The range functions live in ranges.py; imported last, since ranges builds its arrays
+# with from_block_function above.
+from graphengine.collections.array.ranges import arange, linspace  # noqa: E402

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from graphengine.collections.array.chunks import common_chunks
-from graphengine.collections.array.core import Array, implements, layer_graph
+from graphengine.collections.array.core import Array, handle_out, implements, layer_graph
 from graphengine.collections.array.creation import asarray, full
 from graphengine.collections.array.elementwise import map_blocks, new_name
 from graphengine.collections.array.shape import _axis, expand_dims
@@ -34,15 +34,49 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _joined_dtype(arrays: list, dtype: Any, casting: str) -> np.dtype:
+    """NumPy's dtype for joining ``arrays`` (``dtype`` or their common type) and its
+    errors: an invalid ``casting``, or an input not castable under it (TypeError).
+    np.concatenate itself decides, on empty arrays of the same dtypes."""
+    return np.concatenate([np.empty(0, a.dtype) for a in arrays], dtype=dtype,
+                          casting=casting).dtype
+
+
 @implements(np.concatenate)
-def concatenate(seq: Any, axis: int | None = 0) -> Array:
+def concatenate(seq: Any, axis: int | None = 0, out: Any = None, *, dtype: Any = None,
+                casting: str = "same_kind") -> Array:
     """Join arrays along an existing axis (``np.concatenate``).
+
+    Parameters
+    ----------
+    seq : sequence of array_like
+        Arrays with the same shape except along ``axis``.
+    axis : int or None
+        The axis to join along; None flattens the arrays first.
+    out : Array, optional
+        A graphengine Array of the result's shape to rebind to the result (cast to
+        its dtype under ``casting``).
+    dtype : dtype, optional
+        The result's dtype; by default the inputs' common type.
+    casting : {'no', 'equiv', 'safe', 'same_kind', 'unsafe'}
+        Which casts of the inputs to the result's dtype are allowed (NumPy's rule).
+
+    Returns
+    -------
+    Array
 
     Raises
     ------
     ValueError
-        If the number of dimensions or the other axis lengths differ, naming them.
+        If the number of dimensions or the other axis lengths differ, naming them, or
+        for an invalid ``casting``.
+    TypeError
+        If both ``out`` and ``dtype`` are given, or an input cannot be cast under
+        ``casting`` (NumPy's message).
     """
+    if out is not None and dtype is not None:
+        raise TypeError("concatenate() only takes `out` or `dtype` as an argument, but both "
+                        "were provided.")
     arrays = [asarray(a) for a in seq]
     if not arrays:
         raise ValueError("need at least one array to concatenate")
@@ -67,10 +101,12 @@ def concatenate(seq: Any, axis: int | None = 0) -> Array:
                     "all the input array dimensions except for the concatenation axis must "
                     f"match exactly, but along dimension {d}, the array at index 0 has size "
                     f"{arrays[0].shape[d]} and the array at index {i} has size {a.shape[d]}")
-    dtype = np.result_type(*[a.dtype for a in arrays])
-    arrays = [a.astype(dtype) for a in arrays]
+    # With out=, NumPy casts the inputs straight into out's dtype under ``casting``.
+    target = dtype if out is None else getattr(out, "dtype", None)
+    dtype = _joined_dtype(arrays, target, casting)
+    arrays = [a.astype(dtype, casting="unsafe") for a in arrays]  # allowed: checked above
     if len(arrays) == 1:
-        return arrays[0]
+        return handle_out("concatenate", out, arrays[0])
     common = [common_chunks(*[a.chunks[d] for a in arrays]) if d != axis else None
               for d in range(ndim)]
     arrays = [a.rechunk(tuple(c if c is not None else a.chunks[d]
@@ -80,20 +116,31 @@ def concatenate(seq: Any, axis: int | None = 0) -> Array:
     offset = 0
     for a in arrays:
         for coords in itertools.product(*(range(n) for n in a.numblocks)):
-            out = list(coords)
-            out[axis] += offset
-            key = (name, *out)
+            where = list(coords)
+            where[axis] += offset
+            key = (name, *where)
             tasks[key] = Task(key, _identity, Ref((a.name, *coords)))
         offset += a.numblocks[axis]
     chunks = tuple(sum((a.chunks[axis] for a in arrays), ()) if d == axis else common[d]
                    for d in range(ndim))
     graph = layer_graph(name, MaterializedLayer(tasks), dependencies=arrays)
-    return Array(graph, name, chunks, dtype)
+    return handle_out("concatenate", out, Array(graph, name, chunks, dtype))
 
 
 @implements(np.stack)
-def stack(seq: Any, axis: int = 0) -> Array:
-    """Join arrays along a new axis (``np.stack``)."""
+def stack(seq: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
+          casting: str = "same_kind") -> Array:
+    """Join arrays of one shape along a new axis (``np.stack``).
+
+    ``out``, ``dtype`` and ``casting`` are as in :func:`concatenate`.
+
+    Raises
+    ------
+    ValueError
+        If there are no arrays or their shapes differ.
+    TypeError
+        If an input cannot be cast to ``dtype`` under ``casting``.
+    """
     arrays = [asarray(a) for a in seq]
     if not arrays:
         raise ValueError("need at least one array to stack")
@@ -101,25 +148,40 @@ def stack(seq: Any, axis: int = 0) -> Array:
     if len(shapes) > 1:
         raise ValueError("all input arrays must have the same shape")
     axis = _axis(axis, arrays[0].ndim + 1)
-    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis, out=out,
+                       dtype=dtype, casting=casting)
+
+
+def _one_or_tuple(out: list) -> Any:
+    # NumPy: one array for one argument, otherwise a tuple (not a list).
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def atleast_1d(*arys: Any) -> Any:
-    out = [asarray(a) if asarray(a).ndim >= 1 else asarray(a)[None] for a in arys]
-    return out[0] if len(out) == 1 else out
+    """Each input with at least one axis (``np.atleast_1d``): an array for one input,
+    a tuple of arrays for several."""
+    out = []
+    for a in arys:
+        a = asarray(a)
+        out.append(a if a.ndim >= 1 else a[None])
+    return _one_or_tuple(out)
 
 
 def atleast_2d(*arys: Any) -> Any:
+    """Each input with at least two axes, new ones in front (``np.atleast_2d``): an
+    array for one input, a tuple of arrays for several."""
     out = []
     for a in arys:
         a = asarray(a)
         while a.ndim < 2:
             a = a[None]
         out.append(a)
-    return out[0] if len(out) == 1 else out
+    return _one_or_tuple(out)
 
 
 def atleast_3d(*arys: Any) -> Any:
+    """Each input with at least three axes (``np.atleast_3d``: (N,) becomes (1, N, 1),
+    (M, N) becomes (M, N, 1)): an array for one input, a tuple for several."""
     out = []
     for a in arys:
         a = asarray(a)
@@ -130,18 +192,23 @@ def atleast_3d(*arys: Any) -> Any:
         elif a.ndim == 2:
             a = a[:, :, None]
         out.append(a)
-    return out[0] if len(out) == 1 else out
+    return _one_or_tuple(out)
 
 
 @implements(np.hstack)
-def hstack(tup: Any) -> Array:
+def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Array:
+    """Join along the first axis of 1-d inputs, else the second (``np.hstack``);
+    ``dtype`` and ``casting`` as in :func:`concatenate`."""
     arrs = [atleast_1d(a) for a in tup]
-    return concatenate(arrs, axis=0 if arrs[0].ndim == 1 else 1)
+    axis = 0 if arrs and arrs[0].ndim == 1 else 1
+    return concatenate(arrs, axis=axis, dtype=dtype, casting=casting)
 
 
 @implements(np.vstack)
-def vstack(tup: Any) -> Array:
-    return concatenate([atleast_2d(a) for a in tup], axis=0)
+def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Array:
+    """Join along the first axis, 1-d inputs as rows (``np.vstack``); ``dtype`` and
+    ``casting`` as in :func:`concatenate`."""
+    return concatenate([atleast_2d(a) for a in tup], axis=0, dtype=dtype, casting=casting)
 
 
 @implements(np.dstack)

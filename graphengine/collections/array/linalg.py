@@ -13,7 +13,8 @@ is wide are merged with their neighbours first.
 """
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -91,10 +92,57 @@ def tsqr(a: Any) -> tuple[Array, Array, str]:
     return q, r, second
 
 
-def qr(a: Any) -> tuple[Array, Array]:
-    """Reduced QR factorisation of a tall-and-skinny matrix (TSQR)."""
+class QRResult(NamedTuple):
+    """``(Q, R)``, NumPy's field names."""
+
+    Q: Array
+    R: Array
+
+
+class SVDResult(NamedTuple):
+    """``(U, S, Vh)``, NumPy's field names."""
+
+    U: Array
+    S: Array
+    Vh: Array
+
+
+_QR_MODES = ("reduced", "complete", "r", "raw")
+
+
+@implements(np.linalg.qr)
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """QR factorisation of a tall-and-skinny matrix by TSQR (``np.linalg.qr``).
+
+    Parameters
+    ----------
+    a : array_like, shape (m, n) with m >= n
+        Read in row blocks holding all columns (columns are joined into one block).
+    mode : {'reduced', 'r', 'complete'}
+        ``'reduced'`` (default): ``Q`` (m, n) and ``R`` (n, n); ``'r'``: ``R`` only;
+        ``'complete'`` only for a square ``a``, where it is the same as ``'reduced'``.
+
+    Returns
+    -------
+    QRResult or Array
+        ``(Q, R)``, or ``R`` alone for ``mode='r'``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode, a non-2-d ``a`` or one with fewer rows than columns.
+    NotImplementedError
+        For ``'raw'``, and ``'complete'`` with m > n (an m x m Q defeats TSQR).
+    """
+    if mode not in _QR_MODES:
+        raise ValueError(f"Unrecognized mode '{mode}'")
     q, r, _ = tsqr(a)
-    return q, r
+    if mode == "raw" or (mode == "complete" and q.shape[0] != q.shape[1]):
+        raise NotImplementedError(f"qr(mode={mode!r}) is not supported for a {q.shape[0]} x "
+                                  f"{q.shape[1]} matrix; use mode='reduced' or mode='r'")
+    if mode == "r":
+        return r
+    return QRResult(q, r)
 
 
 def _svd_small(r: np.ndarray) -> tuple:
@@ -105,16 +153,50 @@ def _pick(t: tuple, i: int) -> Any:
     return t[i]
 
 
-def svd(a: Any, full_matrices: bool = False) -> tuple[Array, Array, Array]:
-    """Reduced SVD ``u, s, vh`` of a tall-and-skinny matrix (TSQR, then SVD of R)."""
-    if full_matrices:
-        raise NotImplementedError("svd(full_matrices=True) is not supported")
+def svd(a: Any, full_matrices: bool = False, compute_uv: bool = True,
+        hermitian: bool = False) -> Any:
+    """Reduced SVD ``u, s, vh`` of a tall-and-skinny matrix (TSQR, then SVD of R).
+
+    Unlike ``np.linalg.svd``, ``full_matrices`` defaults to False (as in Dask): a full
+    (m x m) ``U`` is what TSQR avoids building. ``np.linalg.svd`` called on a graphengine
+    array keeps NumPy's default (True), so it needs ``full_matrices=False`` unless the
+    matrix is square.
+
+    Parameters
+    ----------
+    a : array_like, shape (m, n) with m >= n
+    full_matrices : bool
+        Only False, or True for a square matrix (where both are the same).
+    compute_uv : bool
+        False returns only the singular values, as NumPy.
+    hermitian : bool
+        Accepted for NumPy compatibility: it only selects NumPy's algorithm, and the
+        result here is a valid SVD either way.
+
+    Returns
+    -------
+    SVDResult or Array
+        ``(U (m, n), S (n,), Vh (n, n))``, or ``S`` with ``compute_uv=False``.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``full_matrices=True`` on a matrix with more rows than columns.
+    ValueError
+        If ``a`` is not 2-d or has fewer rows than columns.
+    """
     q, r, _ = tsqr(a)
+    m, n = q.shape
+    if full_matrices and compute_uv and m != n:
+        raise NotImplementedError(
+            f"svd(full_matrices=True) would build a {m} x {m} U for a {m} x {n} matrix; "
+            "pass full_matrices=False for the reduced SVD (U of shape (m, n))")
+    if not compute_uv:
+        return svd_values(r)
     from graphengine.collections.array.products import matmul
     token = new_name("svd", r.name).rsplit("-", 1)[-1]
     small = f"svd-small-{token}"
     names = [f"svd-u-{token}", f"svd-s-{token}", f"svd-vh-{token}"]
-    n = r.shape[0]
     tasks = {(small,): Task((small,), _svd_small, Ref((r.name, 0, 0)))}
     tasks[(names[0], 0, 0)] = Task((names[0], 0, 0), _pick, Ref((small,)), 0)
     tasks[(names[1], 0)] = Task((names[1], 0), _pick, Ref((small,)), 1)
@@ -124,44 +206,129 @@ def svd(a: Any, full_matrices: bool = False) -> tuple[Array, Array, Array]:
     u_small = Array(graph, names[0], ((n,), (n,)), r.dtype)
     s = Array(graph, names[1], ((n,),), real)
     vh = Array(graph, names[2], ((n,), (n,)), r.dtype)
-    return matmul(q, u_small), s, vh
+    return SVDResult(matmul(q, u_small), s, vh)
+
+
+@implements(np.linalg.svd)
+def _numpy_svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
+               hermitian: bool = False) -> Any:
+    """``np.linalg.svd`` on a graphengine array: :func:`svd` with NumPy's defaults."""
+    return svd(a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
+
+
+def _check_2d(x: Array, dims: tuple = (2,)) -> None:
+    if x.ndim not in dims:
+        raise np.linalg.LinAlgError(f"{x.ndim}-dimensional array given. Array must be "
+                                    f"{'two' if dims == (2,) else 'one or two'}-dimensional")
+
+
+def _project(a: Array, b: Array) -> tuple[Array, Array, Array]:
+    """TSQR ``a = QR`` and ``Q^T b`` (``b`` as a 2-d column block): the small problem in
+    R that has the same least-squares solutions as ``a x = b``."""
+    from graphengine.collections.array.products import matmul
+    q, r, _ = tsqr(a)
+    b2 = b if b.ndim == 2 else b[:, None]
+    b2 = b2.rechunk({0: q.chunks[0], 1: -1})
+    qtb = matmul(q.T, b2).rechunk(-1)
+    return r, b2, qtb
 
 
 def _solve_r(r: np.ndarray, qtb: np.ndarray) -> np.ndarray:
     return np.linalg.solve(r, qtb)
 
 
-def _lstsq_rank(r: np.ndarray) -> np.ndarray:
-    from graphengine.collections.array.routines import _matrix_rank_r
-    return _matrix_rank_r(r).astype(np.int32)  # np.linalg.lstsq reports the rank as int32
+def _lstsq_small(r: np.ndarray, qtb: np.ndarray, rcond: float) -> tuple:
+    x, _, rank, s = np.linalg.lstsq(r, qtb, rcond=rcond)
+    return x, rank, s
 
 
+def _residuals(sums: np.ndarray, rank: Any, n: int) -> np.ndarray:
+    # NumPy reports residuals only for a full-rank problem (and m > n, checked earlier).
+    return sums if rank == n else sums[:0]
+
+
+@implements(np.linalg.lstsq)
 def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Array, Array, Array, Array]:
-    """Least squares ``x`` minimising ``|a x - b|`` for tall-and-skinny ``a`` and a small
-    right side ``b``; returns ``(x, residuals, rank, s)`` like ``np.linalg.lstsq``."""
-    from graphengine.collections.array.products import matmul
+    """Least squares ``x`` minimising ``|a x - b|`` (``np.linalg.lstsq``) for a
+    tall-and-skinny ``a`` and a small right side ``b``.
+
+    After TSQR (``a = QR``) the small problem ``R x = Q^T b`` is solved by
+    ``np.linalg.lstsq``: it has the same minimisers, and its minimum-norm solution is
+    ``a``'s (``Q`` has orthonormal columns), so rank-deficient ``a`` works as in NumPy.
+
+    Parameters
+    ----------
+    a : array_like, shape (m, n) with m >= n
+    b : array_like, shape (m,) or (m, k)
+    rcond : float, optional
+        Cut-off ratio for small singular values; None is NumPy's default
+        (machine precision times ``max(m, n)``).
+
+    Returns
+    -------
+    x : Array, shape (n,) or (n, k)
+        The minimum-norm least-squares solution.
+    residuals : Array
+        Squared residual norm per column of ``b`` when ``rank == n`` and ``m > n``,
+        else empty (NumPy's rule). For ``m > n`` the length (``k`` or 0) depends on the
+        rank, so it is unknown (``nan``) until computed; for ``m == n`` it is 0.
+    rank : Array, 0-d
+        Computes to a NumPy ``int32``, as NumPy returns it.
+    s : Array, shape (n,)
+        Singular values of ``a``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If ``a`` is not 2-d, ``b`` not 1-d or 2-d, or their row counts differ.
+    ValueError
+        If ``a`` has fewer rows than columns (TSQR needs tall-and-skinny input).
+    """
     a, b = asarray(a), asarray(b)
-    q, r, _ = tsqr(a)
-    b2 = b if b.ndim == 2 else b[:, None]
-    b2 = b2.rechunk({0: q.chunks[0], 1: -1})
-    qtb = matmul(q.T, b2).rechunk(-1)
-    token = new_name("lstsq", a.name, b.name).rsplit("-", 1)[-1]
-    name = f"lstsq-x-{token}"
-    tasks = {(name, 0, 0): Task((name, 0, 0), _solve_r, Ref((r.name, 0, 0)),
-                                Ref((qtb.name, 0, 0)))}
-    graph = layer_graph(name, MaterializedLayer(tasks), dependencies=[r, qtb])
-    x = Array(graph, name, ((a.shape[1],), (b2.shape[1],)), np.result_type(r.dtype, b.dtype))
-    resid = ((b2 - matmul(a, x)) ** 2).sum(axis=0)
+    _check_2d(a)
+    _check_2d(b, (1, 2))
+    m, n = a.shape
+    if b.shape[0] != m:
+        raise np.linalg.LinAlgError("Incompatible dimensions")
+    # NumPy's result dtypes (and its casting of both inputs to the common one).
+    kinds = np.linalg.lstsq(np.zeros((1, 1), a.dtype), np.zeros((1,) * b.ndim, b.dtype))
+    dtype, real = kinds[0].dtype, kinds[3].dtype
+    a, b = a.astype(dtype), b.astype(dtype)
+    if rcond is None:
+        # NumPy's default for a: the small problem is n x n, so pass it explicitly.
+        rcond = np.finfo(real).eps * max(m, n)
+    r, b2, qtb = _project(a, b)
+    k = b2.shape[1]
+    token = new_name("lstsq", a.name, b.name, rcond).rsplit("-", 1)[-1]
+    small, xname, rname, sname = (f"lstsq-small-{token}", f"lstsq-x-{token}",
+                                  f"lstsq-rank-{token}", f"lstsq-s-{token}")
+    tasks = {(small,): Task((small,), _lstsq_small, Ref((r.name, 0, 0)),
+                            Ref((qtb.name, 0, 0)), rcond),
+             (xname, 0, 0): Task((xname, 0, 0), _pick, Ref((small,)), 0),
+             (rname,): Task((rname,), _pick, Ref((small,)), 1),
+             (sname, 0): Task((sname, 0), _pick, Ref((small,)), 2)}
+    graph = layer_graph(xname, MaterializedLayer(tasks), dependencies=[r, qtb])
+    x = Array(graph, xname, ((n,), (k,)), dtype)
+    rank = Array(graph, rname, (), np.int32)
+    s = Array(graph, sname, ((n,),), real)
+    if m > n:
+        from graphengine.collections.array.products import matmul
+        sums = (abs(b2 - matmul(a, x)) ** 2).sum(axis=0).rechunk(-1)
+        name = f"lstsq-residuals-{token}"
+        layer = {(name, 0): Task((name, 0), _residuals, Ref((sums.name, 0)),
+                                 Ref((rname,)), n)}
+        resid = Array(layer_graph(name, MaterializedLayer(layer), dependencies=[sums, rank]),
+                      name, ((math.nan,),), real)
+    else:
+        from graphengine.collections.array.creation import empty
+        resid = empty((0,), dtype=real)
     if b.ndim == 1:
         x = x[:, 0]
-        resid = resid.reshape((1,))
-    from graphengine.collections.array.routines import _matrix_rank_r
-    rank = r.map_blocks(_lstsq_rank, dtype=np.int32, chunks=(), drop_axis=(0, 1))
-    s = svd_values(r)
     return x, resid, rank, s
 
 
 def svd_values(r: Array) -> Array:
+    """The singular values of a small square ``r`` (one block)."""
     return r.map_blocks(_singular_values, dtype=np.empty(0, r.dtype).real.dtype,
                         chunks=((r.shape[1],),), drop_axis=(1,))
 
@@ -170,18 +337,36 @@ def _singular_values(r: np.ndarray) -> np.ndarray:
     return np.linalg.svd(r, compute_uv=False)
 
 
+@implements(np.linalg.solve)
 def solve(a: Any, b: Any) -> Array:
-    """Solve ``a x = b`` for square ``a`` (factored by TSQR, so ``a`` is read in row
-    blocks with all columns) and a small right side ``b``."""
+    """Solve ``a x = b`` for square ``a`` (``np.linalg.solve``), factored by TSQR (so
+    ``a`` is read in row blocks with all columns), and a small right side ``b``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If ``a`` is not square 2-d, or (when computed) singular.
+    ValueError
+        If ``b``'s rows do not match ``a``.
+    """
     a = asarray(a)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         # LinAlgError, like NumPy (a ValueError subclass)
         raise np.linalg.LinAlgError(f"solve: a must be square 2-d, got shape {a.shape}")
     b = asarray(b)
-    if b.shape[0] != a.shape[0]:
-        raise ValueError(f"solve: b has {b.shape[0]} rows but a has {a.shape[0]}")
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise ValueError(f"solve: b has shape {b.shape}, expected ({a.shape[0]},) or "
+                         f"({a.shape[0]}, k)")
+    dtype = np.linalg.solve(np.ones((1, 1), a.dtype), np.ones((1,) * b.ndim, b.dtype)).dtype
+    a, b = a.astype(dtype), b.astype(dtype)
     a = a.rechunk({0: max(a.shape[1], max(a.chunks[0])), 1: -1})
-    return lstsq(a, b)[0]
+    r, b2, qtb = _project(a, b)
+    name = "solve-x-" + new_name("solve", a.name, b.name).rsplit("-", 1)[-1]
+    tasks = {(name, 0, 0): Task((name, 0, 0), _solve_r, Ref((r.name, 0, 0)),
+                                Ref((qtb.name, 0, 0)))}
+    graph = layer_graph(name, MaterializedLayer(tasks), dependencies=[r, qtb])
+    x = Array(graph, name, ((a.shape[1],), (b2.shape[1],)), dtype)
+    return x[:, 0] if b.ndim == 1 else x
 
 
 def _max_from_zero(ax: Array, axis: Any, keepdims: bool) -> Array:
@@ -289,7 +474,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     elif ord in (2, -2, "nuc"):
         if x.ndim != 2:
             raise NotImplementedError("2/-2/'nuc' norms are supported for 2-d arrays")
-        _, s, _ = svd(x if x.shape[0] >= x.shape[1] else x.T)
+        s = svd(x if x.shape[0] >= x.shape[1] else x.T, compute_uv=False)
         # The largest singular value from 0, like NumPy's amax(..., initial=0) (empty).
         out = (_max_from_zero(s, 0, False) if ord == 2 else
                (s.min() if ord == -2 else s.sum()))

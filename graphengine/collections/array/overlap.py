@@ -45,6 +45,28 @@ def _boundaries(boundary: Any, ndim: int) -> dict:
     return {a: boundary for a in range(ndim)}
 
 
+_NUMPY_PAD_MODE = {"reflect": "symmetric", "periodic": "wrap"}
+
+
+def _runs(index: np.ndarray) -> list[slice]:
+    """``index`` (positions along an axis) as slices of consecutive runs of step 1 or
+    -1, so a wide pad is a few basic slices rather than one per element."""
+    runs: list[slice] = []
+    i = 0
+    while i < len(index):
+        j = i + 1
+        step = int(index[j] - index[i]) if j < len(index) else 1
+        if step not in (1, -1):
+            step = 1
+        while j < len(index) and index[j] - index[j - 1] == step:
+            j += 1
+        lo, hi = int(index[i]), int(index[j - 1])
+        runs.append(slice(lo, hi + 1) if step == 1 else
+                    slice(lo, hi - 1 if hi > 0 else None, -1))
+        i = j
+    return runs
+
+
 def _pad_axis(x: Array, axis: int, d: int, kind: Any) -> Array:
     from graphengine.collections.array.joining import concatenate
     if kind in ("none", None) or d == 0:
@@ -56,15 +78,19 @@ def _pad_axis(x: Array, axis: int, d: int, kind: Any) -> Array:
         idx[axis] = s
         return tuple(idx)
 
-    if kind == "reflect":
-        left, right = x[sl(slice(d - 1, None, -1) if d <= n else slice(None, None, -1))], \
-            x[sl(slice(n - 1, n - d - 1 if n - d - 1 >= 0 else None, -1))]
-    elif kind == "periodic":
-        left, right = x[sl(slice(n - d, n))], x[sl(slice(0, d))]
+    if kind in _NUMPY_PAD_MODE or kind == "nearest":
+        if n == 0:
+            raise ValueError(f"boundary {kind!r} cannot pad axis {axis} of length 0 by "
+                             f"depth {d}")
+    if kind in _NUMPY_PAD_MODE:
+        # The positions np.pad takes ("symmetric"/"wrap"): for a depth beyond the axis
+        # length they reflect or wrap around repeatedly, as np.pad does.
+        where = np.pad(np.arange(n), d, mode=_NUMPY_PAD_MODE[kind])
+        left = concatenate([x[sl(r)] for r in _runs(where[:d])], axis=axis)
+        right = concatenate([x[sl(r)] for r in _runs(where[-d:])], axis=axis)
     elif kind == "nearest":
-        from graphengine.collections.array.joining import concatenate as cat
-        left = cat([x[sl(slice(0, 1))]] * d, axis=axis)
-        right = cat([x[sl(slice(n - 1, n))]] * d, axis=axis)
+        left = concatenate([x[sl(slice(0, 1))]] * d, axis=axis)
+        right = concatenate([x[sl(slice(n - 1, n))]] * d, axis=axis)
     elif isinstance(kind, Number):
         shape = list(x.shape)
         shape[axis] = d

@@ -450,13 +450,25 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
 
 
 @implements(np.sort)
-def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Array:
-    """Sort along ``axis``, which must be held in one block.
+def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
+         stable: bool | None = None) -> Array:
+    """Sort along ``axis``, which must be held in one block (``np.sort``).
+
+    Parameters
+    ----------
+    a : array_like
+    axis : int or None
+        The axis to sort; None sorts the flattened array.
+    kind, order, stable
+        Passed to ``np.sort`` for every block: the algorithm, the field names to
+        compare a structured array by, and whether equal elements keep their order.
 
     Raises
     ------
     ValueError
-        If ``axis`` is split into several blocks (rechunk it with ``{axis: -1}`` first).
+        If ``axis`` is split into several blocks (rechunk it with ``{axis: -1}`` first),
+        or for NumPy's own errors (an unknown field in ``order``, ``kind`` together with
+        ``stable``), which are raised when the graph is built.
     """
     a = asarray(a)
     if axis is None:
@@ -464,11 +476,15 @@ def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Array:
         axis = 0
     from numpy.lib.array_utils import normalize_axis_index
     axis = normalize_axis_index(axis, a.ndim)
+    # NumPy's checks of kind/order/stable, on an empty array of the same dtype.
+    np.sort(np.empty((0,) * a.ndim, dtype=a.dtype), axis=axis, kind=kind, order=order,
+            stable=stable)
     if len(a.chunks[axis]) != 1:
         raise ValueError(f"sort needs axis {axis} in a single block, but it has "
                          f"{len(a.chunks[axis])} blocks {a.chunks[axis]}; call "
                          f"x.rechunk({{{axis}: -1}}) first")
-    return map_blocks(np.sort, a, axis=axis, kind=kind, dtype=a.dtype)
+    return map_blocks(np.sort, a, axis=axis, kind=kind, order=order, stable=stable,
+                      dtype=a.dtype)
 
 
 def _isin_block(block: np.ndarray, tests: np.ndarray, assume_unique: bool, invert: bool,

@@ -164,20 +164,56 @@ def _reshape_block(block: np.ndarray, shape: tuple) -> np.ndarray:
     return block.reshape(shape)
 
 
+def _order(order: Any, what: str) -> str:
+    """NumPy's reading of ``order=``: None is 'C', letters in either case, and 'A'/'K'
+    (which follow the memory layout, which a chunked array does not have) refused."""
+    if order is None:
+        return "C"
+    letter = order.upper() if isinstance(order, str) else order
+    if letter not in ("C", "F", "A", "K"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    if letter == "K" and what == "reshape":
+        raise ValueError("order 'K' is not permitted for reshaping")
+    if letter in ("A", "K"):
+        raise NotImplementedError(f"{what}(order={order!r}) depends on the memory layout, "
+                                  "which a chunked array does not have; use 'C' or 'F'")
+    return letter
+
+
 @implements(np.reshape)
-def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None) -> Array:
-    """The same data in a new shape (C order), as ``np.reshape``.
+def reshape(x: Any, shape: Any, order: str = "C", *, merge_chunks: bool = True,
+            limit: Any = None) -> Array:
+    """The same data in a new shape, as ``np.reshape``.
+
+    Parameters
+    ----------
+    x : array_like
+    shape : int or tuple of ints
+        The new shape; one length may be -1 (inferred).
+    order : {'C', 'F'}
+        Read and place the elements in row-major ('C', default) or column-major ('F')
+        index order. 'A' is not supported (chunked arrays have no memory layout).
+    merge_chunks, limit
+        Accepted for Dask compatibility.
 
     Raises
     ------
     ValueError
-        If the sizes differ, naming both, or if an axis length is unknown.
+        If the sizes differ, naming both, if an axis length is unknown, or for an
+        invalid ``order`` (NumPy's messages).
+    NotImplementedError
+        For ``order='A'``.
     """
     x = asarray(x)
+    order = _order(order, "reshape")
     if any(is_unknown(n) for n in x.shape):
         raise ValueError("cannot reshape an array with unknown chunk lengths; call "
                          "compute_chunk_sizes() first")
     shape = _normalize_shape(shape, x.size)
+    if order == "F":
+        # Column-major order of x is row-major order of x.T, so an F reshape is a C
+        # reshape between reversed axes.
+        return transpose(reshape(transpose(x), shape[::-1]))
     if shape == x.shape:
         return x
     name = new_name("reshape", x.name, shape)
@@ -235,8 +271,18 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None) ->
 
 
 @implements(np.ravel)
-def ravel(x: Any) -> Array:
-    return reshape(asarray(x), (-1,))
+def ravel(x: Any, order: str = "C") -> Array:
+    """The elements as a 1-d array in 'C' (row-major, default) or 'F' (column-major)
+    index order (``np.ravel``).
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``order``.
+    NotImplementedError
+        For ``order='A'`` or ``'K'`` (chunked arrays have no memory layout).
+    """
+    return reshape(asarray(x), (-1,), order=_order(order, "ravel"))
 
 
 @implements(np.squeeze)
