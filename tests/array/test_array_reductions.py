@@ -656,3 +656,26 @@ def test_nansum_and_nanprod_keep_a_nan_made_by_the_partials(name, last, split_ev
     _check_like_numpy(
         lambda: getattr(ga, name)(ga.from_array(a, chunks=2), split_every=split_every),
         lambda: getattr(np, name)(a))
+
+
+@pytest.mark.parametrize("name", ["min", "max", "nanmin", "nanmax"])
+@pytest.mark.parametrize("threshold", [6, 0, 8])
+def test_min_max_after_a_mask_that_empties_blocks(name, threshold):
+    a = np.array([[5, 0], [1, 1], [7, 2], [3, 3], [9, 4], [2, 5]])
+    x = ga.from_array(a, chunks=2)
+    keep = a[:, 0] > threshold
+    kept = x[x[:, 0] > threshold]  # rows of unknown count: some blocks end up empty
+    for axis in (None, 0):
+        got = run(getattr(ga, name)(kept, axis=axis))
+        expected = getattr(np, name)(a[keep], axis=axis)
+        assert type(got) is type(expected)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_min_of_nothing_after_a_mask_raises_numpys_error():
+    x = ga.from_array(np.arange(6), chunks=2)
+    with pytest.raises(ValueError) as expected:
+        np.min(np.arange(6)[np.arange(6) > 10])
+    with pytest.raises(ValueError) as got:
+        run(ga.min(x[x > 10]))
+    assert str(got.value) == str(expected.value)

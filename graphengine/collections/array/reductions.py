@@ -80,6 +80,11 @@ class _Step:
         if binary is not None and "initial" not in self.kwargs:
             parts = _flatten(nested)
             # builtins.all: this module defines the array reduction ``all`` further down.
+            if builtins.all(type(p) is np.ndarray for p in parts):
+                # Empty blocks' partials (min/max, see _SkipEmptyBlock) hold nothing;
+                # if every block was empty, one stays for NumPy to raise its error.
+                parts = [p for p in parts
+                         if not builtins.any(p.shape[a] == 0 for a in self.axes)] or parts
             if len(parts) > 1 and builtins.all(type(p) is np.ndarray for p in parts) and \
                     builtins.all(p.shape[a] == 1 for p in parts for a in self.axes):
                 # Partials of one element along the reduced axes: fold them pairwise
@@ -94,6 +99,8 @@ class _Step:
                     out = out.reshape(tuple(n for i, n in enumerate(out.shape)
                                             if i not in self.axes))
                 return _scalar_if_0d(out)
+            if len(parts) == 1 and type(parts[0]) is np.ndarray:
+                nested = parts[0]  # the one partial left: nothing to join
         joined = concatenate_nested(nested, self.axes)
         out = self.func(joined, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
         return _scalar_if_0d(out)
@@ -341,6 +348,31 @@ def where_mask(x: Array, where: Any) -> Array | None:
 _UNSET: Any = type("_Unset", (), {"__repr__": lambda self: "<no value>"})()
 
 
+class _SkipEmptyBlock:
+    """``min``/``max`` of one block, where an empty block (after a boolean mask, whose
+    block lengths are known only when computed) gives a partial of length 0 along the
+    reduced axes instead of NumPy's "zero-size array" error: joining the partials then
+    leaves it out, and only an array with no element at all raises that error."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable):
+        self.func = func
+
+    def __call__(self, block: Any, axis: tuple, **kwargs: Any) -> Any:
+        if "initial" not in kwargs and builtins.any(block.shape[a] == 0 for a in axis):
+            return block[tuple(slice(0, 0) if i in axis else slice(None)
+                               for i in range(block.ndim))]
+        return self.func(block, axis=axis, **kwargs)
+
+    def __reduce__(self):
+        return (_SkipEmptyBlock, (self.func,))
+
+    @property
+    def __name__(self) -> str:
+        return getattr(self.func, "__name__", "reduce")
+
+
 def _simple(npfunc: Callable, name: str, takes_dtype: bool = False,
             takes_initial: bool = True, idempotent: bool = False) -> Callable:
     def reduce(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
@@ -366,8 +398,9 @@ def _simple(npfunc: Callable, name: str, takes_dtype: bool = False,
         # A NaN partial of nansum/nanprod comes from inf - inf or 0 * inf, which NumPy
         # keeps: later levels of the tree must not drop it.
         join = {np.nansum: np.sum, np.nanprod: np.prod}.get(npfunc, npfunc)
+        chunk = _SkipEmptyBlock(npfunc) if idempotent else npfunc
         return handle_out(name, out, reduction(
-            a, npfunc, join, axis=axes, keepdims=keepdims, dtype=rdtype,
+            a, chunk, join, axis=axes, keepdims=keepdims, dtype=rdtype,
             split_every=split_every, combine=join, chunk_kwargs=chunk_kw,
             aggregate_kwargs=agg_kw, where=mask, name=new_name(
                 f"{name}-aggregate", a.name, axes, keepdims, rdtype, split_every, chunk_kw,
