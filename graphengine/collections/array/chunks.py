@@ -22,7 +22,7 @@ import numpy as np
 from graphengine import config
 
 __all__ = ["normalize_chunks", "blockdims_from_blockshape", "common_chunks", "auto_chunks",
-           "chunk_offsets", "is_unknown"]
+           "chunk_offsets", "is_unknown", "shape_text"]
 
 Chunks = tuple  # tuple[tuple[int | float, ...], ...]
 
@@ -222,3 +222,10 @@ def common_chunks(*chunks_1d: tuple) -> tuple:
         cuts.update(chunk_offsets(c))
     cuts = sorted(cuts)
     return tuple(b - a for a, b in zip(cuts, cuts[1:])) or (0,)
+
+
+def shape_text(shape: tuple) -> str:
+    """A shape as NumPy's broadcasting and assignment messages print it: ``(2,3)``,
+    ``(3,)``, ``()`` (no spaces; NumPy integers print as plain numbers)."""
+    inner = ",".join(str(int(n)) if n == n else "nan" for n in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from graphengine.collections.array.chunks import shape_text
+
 __all__ = ["install_inplace_operators", "inplace_ufunc", "inplace_matmul"]
 
 #: Python's in-place operator names and the ufunc NumPy's ndarray runs for each.
@@ -42,12 +44,6 @@ INPLACE_UFUNCS: dict[str, np.ufunc] = {  # (matmul is separate: it is no element
 }
 
 _MATMUL_SIGNATURE = "(n?,k),(k,m?)->(n?,m?)"
-
-
-def _shape_text(shape: tuple) -> str:
-    """A shape as NumPy's broadcasting messages print it: ``(2,3)``, ``(3,)``, ``()``."""
-    inner = ",".join(str(n) for n in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 def _same_shape(a: tuple, b: tuple) -> bool:
@@ -118,8 +114,8 @@ def inplace_ufunc(ufunc: np.ufunc, x: Any, other: Any) -> Any:
     shape = broadcast_shapes(x.shape, getattr(other, "shape", ()), x.shape)
     if not _same_shape(shape, x.shape):
         raise ValueError(f"non-broadcastable output operand with shape "
-                         f"{_shape_text(x.shape)} doesn't match the broadcast shape "
-                         f"{_shape_text(shape)}")
+                         f"{shape_text(x.shape)} doesn't match the broadcast shape "
+                         f"{shape_text(shape)}")
     return _rebind(x, elemwise(ufunc, x, other))
 
 
@@ -168,8 +164,8 @@ def inplace_matmul(x: Any, other: Any) -> Any:
                              f"{_MATMUL_SIGNATURE} (size {x.shape[-1]} is different from "
                              f"{result.shape[-1]})")
         raise ValueError(f"non-broadcastable output operand with shape "
-                         f"{_shape_text(x.shape)} doesn't match the broadcast shape "
-                         f"{_shape_text(result.shape)}")
+                         f"{shape_text(x.shape)} doesn't match the broadcast shape "
+                         f"{shape_text(result.shape)}")
     return _rebind(x, result)
 
 

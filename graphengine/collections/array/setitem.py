@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.collections.array.chunks import chunk_offsets
+from graphengine.collections.array.chunks import chunk_offsets, shape_text
 from graphengine.collections.array.core import Array, layer_graph
 from graphengine.collections.array.elementwise import new_name
 from graphengine.collections.array.slicing import normalize_index
@@ -76,13 +76,8 @@ def _fit_value_shape(shape: tuple, region: tuple) -> tuple:
             return fitted
     except ValueError:
         pass
-    raise ValueError(f"could not broadcast input array from shape {_fmt(shape)} into shape "
-                     f"{_fmt(region)}")
-
-
-def _fmt(shape: tuple) -> str:
-    # NumPy writes shapes without spaces: (2,4), (4,).
-    return str(tuple(shape)).replace(" ", "")
+    raise ValueError(f"could not broadcast input array from shape {shape_text(shape)} into shape "
+                     f"{shape_text(region)}")
 
 
 def setitem(x: Array, index: Any, value: Any) -> Array:
