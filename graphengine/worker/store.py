@@ -150,7 +150,10 @@ class SpillStore(MutableMapping):
                 fast[key] = value
                 return value
             spilled = self.slow[key]  # KeyError when absent, as a dict would
-        value = deserialize(self._read(key, spilled))
+        in_memory, got = self._read_current(key, spilled)
+        if in_memory:
+            return got  # another reader brought it back first
+        value = deserialize(got)
         with self._lock:
             if self.slow.get(key) is spilled:  # nobody replaced or deleted it meanwhile
                 if self.target is not None and self.fast_nbytes + spilled.nbytes > self.target:
@@ -227,7 +230,30 @@ class SpillStore(MutableMapping):
             if key in self.fast:
                 return self.fast[key]
             spilled = self.slow[key]
-        return self._read(key, spilled)
+        return self._read_current(key, spilled)[1]
+
+    def _read_current(self, key: Hashable, spilled: SpilledFile) -> tuple[bool, Any]:
+        """Read ``key``'s spill file, following it if another thread moved it first.
+
+        The file is read outside the lock, so another reader may have brought the value
+        back to memory (removing the file) or a writer may have replaced it between our
+        look-up and our ``open``. A missing file is only an error when the store still
+        says the value is in it. Returns ``(False, frames)`` with the file's
+        :class:`Serialized` frames, or ``(True, value)`` when it is back in memory.
+        """
+        while True:
+            try:
+                return False, self._read(key, spilled)
+            except FileNotFoundError:
+                with self._lock:
+                    if key in self.fast:
+                        return True, self.fast[key]
+                    current = self.slow.get(key)
+                    if current is None:
+                        raise KeyError(key) from None  # deleted while we read
+                    if current is spilled:
+                        raise  # the store's own file vanished: a real fault
+                    spilled = current
 
     # --- spilling -----------------------------------------------------------------------
 

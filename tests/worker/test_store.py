@@ -253,3 +253,71 @@ def test_readers_in_threads_see_every_value_while_the_store_spills(tmp_path):
     assert errors == []
     assert sorted(store) == sorted(expected)
     assert len(_files(store)) == len(store.slow)
+
+
+def _race_read(store, key, race):
+    """Read ``key`` with ``race()`` run to completion on another thread between the
+    store's look-up of the file and its ``open``: the window two readers share."""
+    real_read = store._read
+    raced = []
+
+    def read(k, spilled):
+        if not raced:
+            raced.append(True)
+            t = threading.Thread(target=race)
+            t.start()
+            t.join(10)
+        return real_read(k, spilled)
+
+    store._read = read
+    try:
+        return store[key]
+    finally:
+        store._read = real_read
+
+
+def test_a_reader_whose_file_another_reader_brought_back_gets_the_value(tmp_path):
+    store = SpillStore(str(tmp_path), target=10_000)
+    store["a"], store["b"] = np.zeros(1000), np.ones(1000)
+    store.evict()
+    del store["b"]  # room for "a" to come back, so the other reader removes its file
+    got = _race_read(store, "a", lambda: store["a"])
+    np.testing.assert_array_equal(got, np.zeros(1000))
+    assert sorted(store.fast) == ["a"] and _files(store) == []
+
+
+def test_a_reader_follows_a_value_spilled_again_to_a_new_file(tmp_path):
+    store = SpillStore(str(tmp_path), target=10_000)
+    store["a"], store["b"] = np.arange(1000.0), np.ones(1000)
+    store.evict()
+    del store["b"]
+
+    def back_and_out_again():
+        store["a"]
+        store.spill_one("a")
+
+    got = _race_read(store, "a", back_and_out_again)
+    np.testing.assert_array_equal(got, np.arange(1000.0))
+    assert sorted(store) == ["a"] and len(_files(store)) == len(store.slow)
+
+
+def test_a_reader_of_a_key_deleted_meanwhile_gets_key_error(tmp_path):
+    store = SpillStore(str(tmp_path), target=10_000)
+    store["a"], store["b"] = np.zeros(1000), np.ones(1000)
+    store.evict()
+
+    def delete():
+        del store["a"]
+
+    with pytest.raises(KeyError, match="'a'"):
+        _race_read(store, "a", delete)
+
+
+def test_a_spill_file_removed_from_under_the_store_is_a_clear_error(tmp_path):
+    store = SpillStore(str(tmp_path), target=10_000)
+    store["a"], store["b"] = np.zeros(1000), np.ones(1000)
+    store.evict()
+    os.unlink(store.slow["a"].path)
+    with pytest.raises(FileNotFoundError):
+        store["a"]
+    assert "a" in store.slow  # still listed: the fault is reported, not hidden
