@@ -679,3 +679,22 @@ def test_min_of_nothing_after_a_mask_raises_numpys_error():
     with pytest.raises(ValueError) as got:
         run(ga.min(x[x > 10]))
     assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("k", [3, -3, 1, -1])
+@pytest.mark.parametrize("split_every", [None, 2])
+def test_argtopk_after_a_mask_gives_integer_positions_in_the_kept_elements(k, split_every):
+    a = np.random.default_rng(8).permutation(60).reshape(3, 20).astype(float)
+    x = ga.from_array(a, chunks=(2, 3))
+    keep = np.arange(20) % 4 != 1
+    kept = x[:, ga.from_array(keep, chunks=3)]  # columns of unknown count per block
+    assert math.isnan(kept.chunks[1][0])
+    got = run(kept.argtopk(k, axis=1, split_every=split_every))
+    order = np.argsort(a[:, keep], axis=1)
+    expected = order[:, ::-1][:, :k] if k > 0 else order[:, :-k]
+    assert got.dtype == np.intp
+    np.testing.assert_array_equal(got, expected)
+    ones = ga.from_array(np.arange(12.0), chunks=5)
+    np.testing.assert_array_equal(run(ones[ones > 7].argtopk(k)),
+                                  np.argsort(np.arange(8.0, 12.0))[::-1][:k] if k > 0
+                                  else np.argsort(np.arange(8.0, 12.0))[:-k])

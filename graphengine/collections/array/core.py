@@ -462,13 +462,13 @@ class Array(Collection):
         from graphengine.collections.array.routines import nonzero
         return nonzero(self)
 
-    def argtopk(self, k: int, axis: int = -1) -> "Array":
+    def argtopk(self, k: int, axis: int = -1, split_every: Any = None) -> "Array":
         from graphengine.collections.array.reductions import argtopk
-        return argtopk(self, k, axis=axis)
+        return argtopk(self, k, axis=axis, split_every=split_every)
 
-    def topk(self, k: int, axis: int = -1) -> "Array":
+    def topk(self, k: int, axis: int = -1, split_every: Any = None) -> "Array":
         from graphengine.collections.array.reductions import topk
-        return topk(self, k, axis=axis)
+        return topk(self, k, axis=axis, split_every=split_every)
 
 
 def _astype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -21,10 +21,9 @@ from typing import Any
 import numpy as np
 
 from graphengine import config
-from graphengine.collections.array.chunks import chunk_offsets
 from graphengine.collections.array.core import Array, handle_out, implements, layer_graph
 from graphengine.collections.array.elementwise import asanyarray_operand, new_name
-from graphengine.collections.array.layer import Blockwise, PerBlock, concatenate_nested
+from graphengine.collections.array.layer import Blockwise, concatenate_nested
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
@@ -129,52 +128,37 @@ class _Chunk:
     """The per-block step: ``func(block, axis=axes, keepdims=True, **kwargs)``; with
     ``with_where`` the block of the aligned mask comes last and is passed as ``where=``."""
 
-    __slots__ = ("func", "axes", "kwargs", "with_offsets", "with_where")
+    __slots__ = ("func", "axes", "kwargs", "with_where")
 
-    def __init__(self, func: Callable, axes: tuple, kwargs: dict, with_offsets: bool,
-                 with_where: bool = False):
-        self.func, self.axes, self.kwargs = func, axes, kwargs
-        self.with_offsets, self.with_where = with_offsets, with_where
+    def __init__(self, func: Callable, axes: tuple, kwargs: dict, with_where: bool = False):
+        self.func, self.axes, self.kwargs, self.with_where = func, axes, kwargs, with_where
 
     def __call__(self, block: Any, *extra: Any) -> Any:
         kwargs = dict(self.kwargs, where=extra[-1]) if self.with_where else self.kwargs
-        if self.with_offsets:
-            return self.func(block, extra[0], axis=self.axes, keepdims=True, **kwargs)
         return self.func(block, axis=self.axes, keepdims=True, **kwargs)
 
     def __reduce__(self):
-        return (_Chunk, (self.func, self.axes, self.kwargs, self.with_offsets,
-                         self.with_where))
+        return (_Chunk, (self.func, self.axes, self.kwargs, self.with_where))
 
     @property
     def __name__(self) -> str:
         return getattr(self.func, "__name__", "chunk")
 
 
-class _BlockOffsets:
-    __slots__ = ("offsets",)
-
-    def __init__(self, chunks: tuple):
-        self.offsets = [chunk_offsets(c) for c in chunks]
-
-    def __call__(self, coords: tuple) -> tuple:
-        return tuple(o[i] for o, i in zip(self.offsets, coords))
-
-
 def reduction(x: Any, chunk: Callable, aggregate: Callable, axis: Any = None,
               keepdims: bool = False, dtype: Any = None, split_every: Any = None,
               combine: Callable | None = None, name: str | None = None,
               chunk_kwargs: dict | None = None, combine_kwargs: dict | None = None,
-              aggregate_kwargs: dict | None = None, with_offsets: bool = False,
-              reduced_length: int = 1, where: Array | None = None) -> Array:
+              aggregate_kwargs: dict | None = None, reduced_length: int = 1,
+              where: Array | None = None) -> Array:
     """A tree reduction of ``x`` over ``axis``.
 
     Parameters
     ----------
     chunk : callable
         ``chunk(block, axis=axes, keepdims=True, **chunk_kwargs)`` -> partial (array or
-        dict of arrays keeping the reduced axes). With ``with_offsets`` it also receives the
-        block's global offsets as the second argument.
+        dict of arrays keeping the reduced axes). Partials must not depend on where the
+        block lies (chunk sizes may be unknown): positional results carry block lengths.
     aggregate : callable
         ``aggregate(joined_partials, axis=axes, keepdims=keepdims, **aggregate_kwargs)``.
     combine : callable, optional
@@ -206,14 +190,12 @@ def reduction(x: Any, chunk: Callable, aggregate: Callable, axis: Any = None,
     ind = tuple(range(x.ndim))
     partial_name = f"{fname}-chunk-{token}"
     args = [(x.name, ind)]
-    if with_offsets:
-        args.append((PerBlock(_BlockOffsets(x.chunks)), ind))
     numblocks = {x.name: x.numblocks}
     if where is not None:
         args.append((where.name, ind))
         numblocks[where.name] = where.numblocks
     layer = Blockwise(partial_name, ind,
-                      _Chunk(chunk, axes, chunk_kwargs, with_offsets, where is not None),
+                      _Chunk(chunk, axes, chunk_kwargs, where is not None),
                       args, numblocks)
     graph = layer_graph(partial_name, layer,
                         dependencies=[x] if where is None else [x, where])

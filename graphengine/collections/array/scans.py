@@ -120,23 +120,42 @@ def _topk_agg(x: np.ndarray, axis: tuple, keepdims: bool, k: int) -> np.ndarray:
     return np.flip(out, axis=a) if k > 0 else out
 
 
-def _argtopk_chunk(x: np.ndarray, offsets: tuple, axis: tuple, keepdims: bool, k: int) -> dict:
+# Partials hold the selected values ("val"), their positions relative to the start of the
+# blocks they cover ("idx"), how many entries they hold ("count") and how long those
+# blocks are ("len"); "count" and "len" have length one along the axis and one elsewhere.
+# Each combine derives a block's offset from the lengths before it, so no offsets are
+# needed when the graph is built and unknown chunk sizes (after a mask) reduce correctly.
+
+def _argtopk_chunk(x: np.ndarray, axis: tuple, keepdims: bool, k: int) -> dict:
     a = axis[0]
-    idx = np.broadcast_to(np.arange(x.shape[a]).reshape(
-        [-1 if i == a else 1 for i in range(x.ndim)]), x.shape) + offsets[a]
-    return _argtopk_combine({"val": x, "idx": idx}, axis, True, k)
+    n = x.shape[a]
+    one = [1] * x.ndim
+    idx = np.broadcast_to(np.arange(n, dtype=np.int64).reshape(
+        [-1 if i == a else 1 for i in range(x.ndim)]), x.shape)
+    return _argtopk_select(x, idx, np.full(one, n, np.int64), axis, k)
+
+
+def _argtopk_select(val: np.ndarray, idx: np.ndarray, length: np.ndarray, axis: tuple,
+                    k: int) -> dict:
+    a = axis[0]
+    n = val.shape[a]
+    kk = abs(k)
+    if kk < n:
+        order = np.argpartition(val, n - kk if k > 0 else kk - 1, axis=a)
+        sel = np.take(order, np.arange(n - kk, n) if k > 0 else np.arange(kk), axis=a)
+        val, idx = np.take_along_axis(val, sel, a), np.take_along_axis(idx, sel, a)
+    return {"val": val, "idx": np.asarray(idx), "len": length,
+            "count": np.full(length.shape, val.shape[a], np.int64)}
 
 
 def _argtopk_combine(p: dict, axis: tuple, keepdims: bool, k: int) -> dict:
     a = axis[0]
-    val, idx = p["val"], p["idx"]
-    n = val.shape[a]
-    kk = abs(k)
-    if kk >= n:
-        return {"val": val, "idx": np.asarray(idx)}
-    order = np.argpartition(val, n - kk if k > 0 else kk - 1, axis=a)
-    sel = np.take(order, np.arange(n - kk, n) if k > 0 else np.arange(kk), axis=a)
-    return {"val": np.take_along_axis(val, sel, a), "idx": np.take_along_axis(idx, sel, a)}
+    lens, counts = p["len"], p["count"]
+    starts = np.cumsum(lens, axis=a) - lens
+    # Every entry of a partial is shifted by the start of the blocks it came from.
+    shift = np.repeat(starts, counts.reshape(-1), axis=a)
+    return _argtopk_select(p["val"], p["idx"] + shift, np.sum(lens, axis=a, keepdims=True),
+                           axis, k)
 
 
 def _argtopk_agg(p: dict, axis: tuple, keepdims: bool, k: int) -> np.ndarray:
@@ -145,7 +164,7 @@ def _argtopk_agg(p: dict, axis: tuple, keepdims: bool, k: int) -> np.ndarray:
     order = np.argsort(best["val"], axis=a, kind="stable")
     if k > 0:
         order = np.flip(order, axis=a)
-    return np.take_along_axis(best["idx"], order, a)
+    return np.take_along_axis(best["idx"], order, a).astype(np.intp, copy=False)
 
 
 def _topk_common(a: Any, k: int, axis: int, split_every: Any, arg: bool) -> Array:
@@ -160,8 +179,7 @@ def _topk_common(a: Any, k: int, axis: int, split_every: Any, arg: bool) -> Arra
     if arg:
         return reduction(a, _argtopk_chunk, _argtopk_agg, axis=axis, keepdims=True,
                          dtype=np.intp, split_every=split_every, combine=_argtopk_combine,
-                         chunk_kwargs=kw, aggregate_kwargs=kw, with_offsets=True,
-                         reduced_length=abs(k))
+                         chunk_kwargs=kw, aggregate_kwargs=kw, reduced_length=abs(k))
     return reduction(a, _topk_values, _topk_agg, axis=axis, keepdims=True, dtype=a.dtype,
                      split_every=split_every, chunk_kwargs=kw, aggregate_kwargs=kw,
                      reduced_length=abs(k))
