@@ -394,3 +394,22 @@ def test_more_random_methods_and_empty_like():
     assert e.dtype == np.int16 and run(e).shape == (3, 4)
     with pytest.raises(NotImplementedError, match="array-valued"):
         rng.normal(np.zeros(3), 1, size=3)
+
+
+@pytest.mark.parametrize("like, np_like, extra", [(ga.zeros_like, np.zeros_like, ()),
+                                                  (ga.ones_like, np.ones_like, ()),
+                                                  (ga.full_like, np.full_like, (7,))])
+def test_like_makers_take_numpys_positional_parameters(like, np_like, extra):
+    a = np.arange(6, dtype="i4").reshape(2, 3)
+    x = ga.from_array(a, chunks=(1, 2))
+    # NumPy's order: (a, [fill_value,] dtype, order, subok, shape); chunks is keyword-only.
+    got = like(x, *extra, "f4", "C", True, (3, 4))
+    expected = np_like(a, *extra, "f4", "C", True, (3, 4))
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(run(got), expected)
+    assert like(x, *extra).chunks == x.chunks  # a's chunks when the shape is a's
+    assert like(x, *extra, chunks=3).chunks == ((2,), (3,))
+    with pytest.raises(ValueError, match="order must be one of .* \\(got 'q'\\)"):
+        like(x, *extra, order="q")
+    with pytest.raises(ValueError):
+        np_like(a, *extra, order="q")

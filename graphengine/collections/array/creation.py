@@ -275,7 +275,10 @@ def empty(shape: Any, dtype: Any = float, chunks: Any = "auto", name: str | None
                                extra=(dtype,))
 
 
-def _like(a: Any, dtype: Any, chunks: Any, shape: Any) -> tuple:
+def _like(a: Any, dtype: Any, order: Any, chunks: Any, shape: Any) -> tuple:
+    if order is not None and (not isinstance(order, str) or order.upper() not in "CFAK"
+                              or len(order) != 1):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
     shape = tuple(np.shape(a)) if shape is None else shape
     dtype = dtype if dtype is not None else getattr(a, "dtype", np.asarray(a).dtype)
     if chunks is None:
@@ -283,29 +286,55 @@ def _like(a: Any, dtype: Any, chunks: Any, shape: Any) -> tuple:
     return shape, dtype, chunks
 
 
-def zeros_like(a: Any, dtype: Any = None, chunks: Any = None, shape: Any = None) -> Array:
-    """Zeros with the shape, dtype and chunks of ``a``."""
-    shape, dtype, chunks = _like(a, dtype, chunks, shape)
+_LIKE_PARAMETERS = """
+    Parameters
+    ----------
+    a : array_like
+        Gives the shape, dtype and (for a graphengine Array of that shape) chunks.
+    dtype, shape : optional
+        Override ``a``'s, as in NumPy.
+    order, subok :
+        NumPy's positional parameters, accepted so calls written for NumPy work: blocks
+        are always C-ordered NumPy arrays (as in Dask), and there are no subclasses.
+        ``order`` is still checked as NumPy checks it.
+    chunks : optional
+        Keyword only (NumPy's third position is ``order``); default ``a``'s chunks when
+        the shape is ``a``'s, else ``"auto"``.
+"""
+
+
+def zeros_like(a: Any, dtype: Any = None, order: Any = "K", subok: bool = True,
+               shape: Any = None, *, chunks: Any = None) -> Array:
+    shape, dtype, chunks = _like(a, dtype, order, chunks, shape)
     return zeros(shape, dtype=dtype, chunks=chunks)
 
 
-def ones_like(a: Any, dtype: Any = None, chunks: Any = None, shape: Any = None) -> Array:
-    """Ones with the shape, dtype and chunks of ``a``."""
-    shape, dtype, chunks = _like(a, dtype, chunks, shape)
+def ones_like(a: Any, dtype: Any = None, order: Any = "K", subok: bool = True,
+              shape: Any = None, *, chunks: Any = None) -> Array:
+    shape, dtype, chunks = _like(a, dtype, order, chunks, shape)
     return ones(shape, dtype=dtype, chunks=chunks)
 
 
-def empty_like(a: Any, dtype: Any = None, chunks: Any = None, shape: Any = None) -> Array:
-    """An uninitialised array with the shape, dtype and chunks of ``a``."""
-    shape, dtype, chunks = _like(a, dtype, chunks, shape)
+def empty_like(a: Any, dtype: Any = None, order: Any = "K", subok: bool = True,
+               shape: Any = None, *, chunks: Any = None) -> Array:
+    shape, dtype, chunks = _like(a, dtype, order, chunks, shape)
     return empty(shape, dtype=dtype, chunks=chunks)
 
 
-def full_like(a: Any, fill_value: Any, dtype: Any = None, chunks: Any = None,
-              shape: Any = None) -> Array:
-    """``fill_value`` everywhere, with the shape, dtype and chunks of ``a``."""
-    shape, dtype, chunks = _like(a, dtype, chunks, shape)
+def full_like(a: Any, fill_value: Any, dtype: Any = None, order: Any = "K",
+              subok: bool = True, shape: Any = None, *, chunks: Any = None) -> Array:
+    shape, dtype, chunks = _like(a, dtype, order, chunks, shape)
     return full(shape, fill_value, dtype=dtype, chunks=chunks)
+
+
+zeros_like.__doc__ = "Zeros with the shape, dtype and chunks of ``a``.\n" + _LIKE_PARAMETERS
+ones_like.__doc__ = "Ones with the shape, dtype and chunks of ``a``.\n" + _LIKE_PARAMETERS
+empty_like.__doc__ = ("An uninitialised array with the shape, dtype and chunks of ``a``.\n"
+                      + _LIKE_PARAMETERS)
+full_like.__doc__ = ("``fill_value`` everywhere, with the shape, dtype and chunks of ``a``.\n"
+                     + _LIKE_PARAMETERS.replace("    dtype, shape", "    fill_value : scalar\n"
+                                                "        The value of every element.\n"
+                                                "    dtype, shape"))
 
 
 for _f, _np in ((zeros_like, np.zeros_like), (ones_like, np.ones_like),
