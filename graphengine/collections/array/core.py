@@ -12,9 +12,7 @@ chunking (block lengths per axis) and a dtype. Operations build new graphs lazil
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Mapping
-from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -311,9 +309,8 @@ class Array(Collection):
         if kwargs.get("out") is not None:
             return NotImplemented
         kwargs.pop("out", None)
-        for x in inputs:
-            if not isinstance(x, (Array, np.ndarray, Number, np.generic, list, tuple)):
-                return NotImplemented
+        if not all(is_operand(x) for x in inputs):
+            return NotImplemented
         ew = elementwise()
         if ufunc is np.matmul and method == "__call__":
             from graphengine.collections.array.products import matmul
@@ -494,87 +491,9 @@ for _name in ("sum", "prod", "mean", "std", "var", "min", "max", "argmin", "argm
     setattr(Array, _name, _reduction_method(_name))
 
 
-# --- operators ----------------------------------------------------------------------------
-def _binary(op: Any, reflected: bool = False):
-    def method(self, other):
-        if not _operand_ok(other):
-            return NotImplemented
-        if reflected:
-            return elementwise().elemwise(op, other, self)
-        return elementwise().elemwise(op, self, other)
-    return method
-
-
-def _operand_ok(other: Any) -> bool:
-    return isinstance(other, (Array, np.ndarray, Number, np.generic, list, tuple))
-
-
-def _compare(op: Any):
-    def method(self, other):
-        if _operand_ok(other):
-            return elementwise().elemwise(op, self, other)
-        # NumPy compares with None, a str or any object elementwise; NotImplemented for
-        # all of them would make Python fall back to identity (plain False / True).
-        return elementwise().object_comparison(op, self, other)
-    return method
-
-
-def _unary(op: Any):
-    def method(self):
-        return elementwise().elemwise(op, self)
-    return method
-
-
-_BINARY = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul,
-    "truediv": operator.truediv, "floordiv": operator.floordiv, "mod": operator.mod,
-    "pow": operator.pow, "and": operator.and_, "or": operator.or_, "xor": operator.xor,
-    "lshift": operator.lshift, "rshift": operator.rshift,
-}
-for _name, _op in _BINARY.items():
-    setattr(Array, f"__{_name}__", _binary(_op))
-    setattr(Array, f"__r{_name}__", _binary(_op, reflected=True))
-for _name, _op in {"lt": operator.lt, "le": operator.le, "gt": operator.gt,
-                   "ge": operator.ge}.items():
-    setattr(Array, f"__{_name}__", _binary(_op))
-Array.__eq__ = _compare(operator.eq)
-Array.__ne__ = _compare(operator.ne)
-for _name, _op in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs,
-                   "invert": operator.invert}.items():
-    setattr(Array, f"__{_name}__", _unary(_op))
-Array.__hash__ = object.__hash__
-
-
-def _divmod(self, other):
-    return np.divmod(self, other)
-
-
-def _rdivmod(self, other):
-    return np.divmod(other, self)
-
-
-def _matmul(self, other):
-    from graphengine.collections.array.products import matmul
-    if not _operand_ok(other):
-        return NotImplemented
-    return matmul(self, other)
-
-
-def _rmatmul(self, other):
-    from graphengine.collections.array.products import matmul
-    if not _operand_ok(other):
-        return NotImplemented
-    return matmul(other, self)
-
-
-Array.__divmod__ = _divmod
-Array.__rdivmod__ = _rdivmod
-Array.__matmul__ = _matmul
-Array.__rmatmul__ = _rmatmul
-
-# x += y and the other in-place operators (NumPy's same_kind casting, fixed shape).
-from graphengine.collections.array.inplace import install_inplace_operators  # noqa: E402
-install_inplace_operators(Array, _operand_ok)
+# Python's operators (+, ==, @, +=, ...) follow NumPy's rules; see operators.py.
+from graphengine.collections.array.operators import install_operators, is_operand  # noqa: E402
+install_operators(Array)
 
 
 class BlockView:
