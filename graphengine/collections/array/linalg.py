@@ -379,6 +379,35 @@ def _max_from_zero(ax: Array, axis: Any, keepdims: bool) -> Array:
                          chunk_kwargs=kw, aggregate_kwargs=kw)
 
 
+def _svd_norm_block(block: np.ndarray, ord: Any, axis: tuple, keepdims: bool) -> np.ndarray:
+    """NumPy's ``_multi_svd_norm`` on one block holding whole matrices over ``axis``: the
+    singular values of each, reduced to the largest (from 0, so an empty matrix gives
+    0.0), the smallest (no identity: ValueError on empty matrices) or their sum."""
+    s = np.linalg.svd(np.moveaxis(block, axis, (-2, -1)), compute_uv=False)
+    if ord == 2:
+        out = np.amax(s, axis=-1, initial=0)
+    elif ord == -2:
+        out = np.amin(s, axis=-1)
+    else:
+        out = np.sum(s, axis=-1)
+    return np.expand_dims(out, axis) if keepdims else out
+
+
+def _stacked_svd_norm(x: Array, ord: Any, axis: tuple, keepdims: bool) -> Array:
+    """The 2/-2/'nuc' norms of the matrices over the (normalized) axis pair of ``x``
+    (more than 2-d): those two axes are joined into one block, then each block is
+    reduced by :func:`_svd_norm_block`."""
+    # NumPy's result dtype, and its eager errors (float16's TypeError, ord=-2's ValueError
+    # for empty matrices), from a probe of at most one element per axis.
+    probe = np.zeros(tuple(min(n, 1) for n in x.shape), dtype=x.dtype)
+    dtype = _svd_norm_block(probe, ord, axis, keepdims).dtype
+    x = x.rechunk({axis[0]: -1, axis[1]: -1})
+    if keepdims:
+        chunks = tuple((1,) if i in axis else c for i, c in enumerate(x.chunks))
+        return x.map_blocks(_svd_norm_block, ord, axis, True, dtype=dtype, chunks=chunks)
+    return x.map_blocks(_svd_norm_block, ord, axis, False, dtype=dtype, drop_axis=axis)
+
+
 @implements(np.linalg.norm)
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Array:
     """Vector or matrix norm (``np.linalg.norm``).
@@ -388,12 +417,17 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     x : array_like
         Input; integer and boolean input is cast to float64 first, as NumPy does.
     ord : {None, int, float, inf, -inf, 'fro', 'f', 'nuc'}, optional
-        Order of the norm (see ``np.linalg.norm``). The 2/-2/'nuc' matrix norms need a
-        tall-and-skinny 2-d matrix (they use TSQR).
+        Order of the norm (see ``np.linalg.norm``). The 2/-2/'nuc' matrix norms (largest
+        or smallest singular value, or their sum) of a 2-d array use TSQR, which reads it
+        in row blocks (a wide matrix is transposed first). On more than two dimensions
+        they are computed per matrix (one per position of the other axes) by
+        ``np.linalg.svd``: the two matrix axes are joined into one block, so each whole
+        matrix, times the other axes' block lengths, must fit in one block's memory.
     axis : None, int or 2-tuple of ints, optional
-        Axis of vector norms, or pair of axes of matrix norms. ``None`` means the whole
-        array for ``ord=None`` (and 'fro' on 2-d, 2 on 1-d), else a vector norm of 1-d or
-        a matrix norm of 2-d input.
+        Axis of vector norms, or pair of axes (any order, negative allowed) of matrix
+        norms over every other position. ``None`` means the whole array for ``ord=None``
+        (and 'fro' on 2-d, 2 on 1-d), else a vector norm of 1-d or a matrix norm of 2-d
+        input.
     keepdims : bool, optional
         Keep the normed axes with length one.
 
@@ -408,9 +442,21 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         If an axis is out of range.
     TypeError
         If ``axis`` is not None, an integer or a tuple of integers.
+    TypeError
+        For 2/-2/'nuc' on a dtype ``np.linalg.svd`` rejects (float16), as NumPy.
     ValueError
-        For duplicate matrix axes, an order invalid for vectors/matrices, or input whose
-        number of dimensions does not fit ``ord`` with ``axis=None``.
+        For duplicate matrix axes, an order invalid for vectors/matrices, input whose
+        number of dimensions does not fit ``ord`` with ``axis=None``, or ``ord=-2`` (and
+        ``-1``/``-inf`` over an empty axis) where the minimum has no identity, as NumPy.
+
+    Examples
+    --------
+    >>> import numpy as np, graphengine.array as ga
+    >>> a = np.arange(24.0).reshape(2, 3, 4)
+    >>> got = ga.linalg.norm(ga.from_array(a, chunks=2), 2, axis=(2, 0), keepdims=True)
+    >>> got.shape, bool(np.allclose(got.compute(scheduler="sync"),
+    ...                             np.linalg.norm(a, 2, axis=(2, 0), keepdims=True)))
+    ((1, 3, 1), True)
     """
     from numpy.lib.array_utils import normalize_axis_index
 
@@ -473,7 +519,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         out = red.min(red.sum(ax, axis=c0, keepdims=True), axis=r0, keepdims=True)
     elif ord in (2, -2, "nuc"):
         if x.ndim != 2:
-            raise NotImplementedError("2/-2/'nuc' norms are supported for 2-d arrays")
+            return _stacked_svd_norm(x, ord, axis, keepdims)
         s = svd(x if x.shape[0] >= x.shape[1] else x.T, compute_uv=False)
         # The largest singular value from 0, like NumPy's amax(..., initial=0) (empty).
         out = (_max_from_zero(s, 0, False) if ord == 2 else

@@ -8,9 +8,18 @@ Ellipsis separates them; sliced axes keep their order. A boolean mask counts as 
 integer arrays of its ``nonzero()``; a boolean scalar as a new axis of length one indexed
 by ``[0]`` (``True``) or ``[]`` (``False``).
 
-Each output block holds every broadcast position and one block of each sliced axis. It is
-gathered from the input blocks that hold its points, one task per input block touched, so
-planning costs O(points + blocks touched).
+With NumPy index arrays, each output block holds every broadcast position and one block
+of each sliced axis. It is gathered from the input blocks that hold its points, one task
+per input block touched, so planning costs O(points + blocks touched).
+
+Lazy (graphengine) integer index arrays, mixed with NumPy ones, lists, ints and slices,
+follow the same rules; their values are only known when computed. They are broadcast
+together lazily (their blocks aligned); each block of that broadcast index, with one block
+of each sliced axis, is one output block. It is assembled from every input block along the
+indexed axes (each contributing the points that fall in it), so planning costs
+O(index blocks x input blocks) rather than O(points). The index arrays' chunk sizes must
+be known; negative indices count from the end and out-of-bounds ones raise NumPy's
+IndexError when computed.
 
     >>> import numpy as np, graphengine.array as ga
     >>> x = ga.from_array(np.arange(24).reshape(2, 3, 4), chunks=2)
@@ -18,6 +27,9 @@ planning costs O(points + blocks touched).
     [[1, 5, 9], [14, 18, 22]]
     >>> x.vindex[:, [0, 1], 3].shape, x.vindex[1, 2, 3].compute(scheduler="sync")
     ((2, 2), np.int64(23))
+    >>> i = ga.from_array(np.array([[1, 0], [-1, 0]]), chunks=1)
+    >>> x.vindex[i, 2, [3, -1]].compute(scheduler="sync").tolist()
+    [[23, 11], [23, 11]]
 """
 from __future__ import annotations
 
@@ -37,9 +49,9 @@ __all__ = ["VIndex", "pointwise"]
 
 
 class VIndex:
-    """``x.vindex[i0, i1, ...]``: NumPy's fancy indexing, with integer arrays (or lists)
-    applied pointwise after broadcasting together, next to ints, slices, ``None``,
-    Ellipsis and boolean masks."""
+    """``x.vindex[i0, i1, ...]``: NumPy's fancy indexing, with integer arrays (NumPy,
+    lists or lazy graphengine Arrays) applied pointwise after broadcasting together, next
+    to ints, slices, ``None``, Ellipsis and (NumPy) boolean masks."""
 
     def __init__(self, array: Array):
         self.array = array
@@ -47,50 +59,83 @@ class VIndex:
     def __getitem__(self, index: Any) -> Array:
         """``x.vindex[index]``, as NumPy's ``a[index]``.
 
+        Parameters
+        ----------
+        index : int, slice, None, Ellipsis, array_like or Array, or a tuple of them
+            Integer index arrays may be NumPy arrays, lists or graphengine Arrays (with
+            known chunk sizes, except for one 1-d lazy array alone, taken as by
+            ``x[i]``); a lone lazy boolean Array is a mask, as in ``x[mask]``.
+
+        Returns
+        -------
+        Array
+            NumPy's ``a[index]`` shape: the index arrays' broadcast shape in place of the
+            indexed axes (first when they are not adjacent), then the sliced axes.
+
         Raises
         ------
         IndexError
-            As NumPy: out-of-bounds indices, too many indices, index arrays whose shapes do
-            not broadcast, or non-integer arrays.
+            As NumPy: out-of-bounds indices (for lazy index arrays when computed), too
+            many indices, index arrays whose shapes do not broadcast, or non-integer
+            arrays.
+        ValueError
+            For a lazy index array with unknown chunk sizes, or an axis of unknown length
+            indexed by an array (call ``compute_chunk_sizes()`` first).
         NotImplementedError
-            For lazy (graphengine) index arrays.
+            For a lazy boolean mask together with other index arrays.
         """
         from graphengine.collections.array.slicing import getitem, normalize_index
         x = self.array
         idx = normalize_index(index, x.shape)
-        if not any(_is_advanced(v) for v in idx):
-            return getitem(x, idx)  # only slices and None: basic indexing
+        adv = [v for v in idx if _is_advanced(v)]
+        if not adv:
+            return getitem(x, idx)  # slices, None, a lazy mask: basic indexing or x[mask]
+        if len(adv) == 1 and isinstance(adv[0], Array) and adv[0].ndim == 1 and any(
+                is_unknown(c) for c in adv[0].chunks[0]):
+            # One 1-d lazy array of unknown length, alone: x[i] takes it (whole axis per
+            # output block), giving unknown chunks, as it always has.
+            return getitem(x, idx)
         return pointwise(x, idx)
 
 
 def _is_advanced(v: Any) -> bool:
     # Ints and boolean scalars are advanced indices when arrays are present (NumPy's rule).
-    return isinstance(v, (bool, int, np.ndarray))
+    return isinstance(v, (bool, int, np.ndarray)) or (isinstance(v, Array) and v.dtype != bool)
 
 
 def pointwise(x: Array, idx: tuple) -> Array:
     """``x[idx]`` for a normalized index (see :func:`.slicing.normalize_index`: one entry
-    per axis plus Nones; ints and integer arrays in bounds and non-negative, boolean
-    scalars as Python bools, multi-dimensional masks as boolean arrays) with NumPy's
-    advanced-indexing rules (see the module docstring).
+    per axis plus Nones; ints and NumPy integer arrays in bounds and non-negative, lazy
+    integer Arrays as given, boolean scalars as Python bools, multi-dimensional masks as
+    boolean arrays) with NumPy's advanced-indexing rules (see the module docstring).
 
     Raises
     ------
     IndexError
-        When the index arrays do not broadcast together (NumPy's message).
+        When the index arrays do not broadcast together (NumPy's message), or, when
+        computed, for an out-of-bounds value of a lazy index array (NumPy's message).
     ValueError
-        When an indexed axis has unknown chunk lengths.
+        When an indexed axis, or a lazy index array, has unknown chunk lengths.
     NotImplementedError
-        For lazy index arrays.
+        For lazy boolean masks (``x[mask]`` takes one alone).
     """
     from graphengine.collections.array.slicing import _basic
     basic: list = []
-    adv: dict[int, np.ndarray] = {}  # axis of the basic-indexed array -> index array
+    adv: dict[int, Any] = {}  # axis of the basic-indexed array -> index array
+    x_axis: dict[int, int] = {}  # the same axis of x, for out-of-bounds messages
     for v in idx:
         if isinstance(v, Array):
-            raise NotImplementedError("lazy index arrays cannot be combined with other index "
-                                      "arrays; compute them first")
-        if v is None or isinstance(v, slice):
+            if v.dtype == bool:
+                raise NotImplementedError("a lazy boolean index cannot be combined with other "
+                                          "index arrays; compute it first, or index by it "
+                                          "alone (x[mask])")
+            if any(is_unknown(c) for cs in v.chunks for c in cs):
+                raise ValueError(f"cannot index with a lazy array of unknown chunk sizes "
+                                 f"{v.chunks}; call compute_chunk_sizes() on it first")
+            basic.append(slice(None))
+            adv[len(basic) - 1] = v
+            x_axis[len(basic) - 1] = sum(1 for b in basic if b is not None) - 1
+        elif v is None or isinstance(v, slice):
             basic.append(v)
         elif isinstance(v, bool):
             # A new axis of length one, of which True keeps the one element, False none.
@@ -119,6 +164,9 @@ def pointwise(x: Array, idx: tuple) -> Array:
     # NumPy puts the broadcast dims where the indexed axes were only if those are adjacent.
     adjacent = axes == list(range(axes[0], axes[-1] + 1))
     where = axes[0] if adjacent else 0
+    if any(isinstance(v, Array) for v in arrs):
+        return _lazy_pointwise(y, axes, arrs, [x_axis.get(a) for a in axes], bshape, rest,
+                               where)
     flat = [np.broadcast_to(v, bshape).ravel() for v in arrs]
     offs = [np.asarray(chunk_offsets(y.chunks[a])) for a in axes]
     groups = _group_by_block(flat, offs, tuple(y.numblocks[a] for a in axes))
@@ -182,3 +230,89 @@ def _assemble(bshape: tuple, where: int, parts: list, positions: list) -> Any:
     if where:
         out = np.moveaxis(out, range(len(bshape)), range(where, where + len(bshape)))
     return out if out.ndim else out[()]
+
+
+# --- lazy index arrays ----------------------------------------------------------------------
+
+def _in_bounds(block: np.ndarray, n: int, axis: int) -> np.ndarray:
+    """A block of a lazy index into an axis of length ``n``: NumPy's IndexError for the
+    first out-of-bounds value, else the indices as non-negative ``intp``."""
+    bad = (block >= n) | (block < -n)
+    if bad.any():
+        value = block.flat[np.flatnonzero(bad)[0]]
+        raise IndexError(f"index {value} is out of bounds for axis {axis} with size {n}")
+    v = block.astype(np.intp)  # first: int8 -1 + 300 would overflow
+    return np.where(v < 0, v + n, v)
+
+
+def _locate(lo: tuple, hi: tuple, *index: np.ndarray) -> tuple:
+    """For one block of each (broadcast) index array: the flat positions of the points in
+    the input block spanning ``lo[k] <= index[k] < hi[k]``, and their local indices."""
+    flat = [np.ravel(v) for v in index]
+    hit = np.ones(flat[0].shape, dtype=bool)
+    for f, a, b in zip(flat, lo, hi):
+        hit &= (f >= a) & (f < b)
+    pos = np.flatnonzero(hit)
+    return pos, tuple(f[pos] - a for f, a in zip(flat, lo))
+
+
+def _gather_located(block: np.ndarray, axes: tuple, located: tuple) -> tuple:
+    pos, local = located
+    return pos, _gather_points(block, axes, local)
+
+
+def _assemble_located(ishape: tuple, where: int, parts: list) -> Any:
+    # Every point is in bounds (checked first), so one part holds them all, in order.
+    return _assemble(ishape, where, [p[1] for p in parts], [p[0] for p in parts])
+
+
+def _lazy_pointwise(y: Array, axes: list, arrs: list, x_axes: list, bshape: tuple,
+                    rest: list, where: int) -> Array:
+    """:func:`pointwise` when some index arrays are lazy: the index arrays (bounds-checked
+    and made non-negative when computed) are broadcast to ``bshape`` with aligned blocks;
+    each block of them is located in every input block along ``axes``, each input block
+    gives its points, and one task per output block puts them in place."""
+    from graphengine.collections.array.creation import from_array
+    from graphengine.collections.array.elementwise import unify_chunks
+    from graphengine.collections.array.shape import broadcast_to
+    index = []
+    for a, xa, v in zip(axes, x_axes, arrs):
+        if isinstance(v, Array):
+            v = v.map_blocks(_in_bounds, y.shape[a], xa, dtype=np.intp)
+        else:  # NumPy: already in bounds and non-negative
+            v = from_array(v, chunks=-1)
+        index.append(broadcast_to(v, bshape))
+    index, _ = unify_chunks(index, [tuple(range(len(bshape)))] * len(index))
+    ichunks = index[0].chunks
+    offs = [chunk_offsets(y.chunks[a]) for a in axes]
+    # Empty input blocks hold no points; keep one block when all are (for the dtype and
+    # the sliced shape of an empty result).
+    spans = [bc for bc in itertools.product(*(range(y.numblocks[a]) for a in axes))
+             if all(o[b] < o[b + 1] for o, b in zip(offs, bc))] or [(0,) * len(axes)]
+    name = new_name("vindex-lazy", y.name, axes, [v.name for v in index])
+    tasks: dict = {}
+    for ic in itertools.product(*(range(len(c)) for c in ichunks)):
+        ishape = tuple(c[i] for c, i in zip(ichunks, ic))
+        refs = [Ref((v.name, *ic)) for v in index]
+        for j, bc in enumerate(spans):
+            lkey = (name + "-locate", *ic, j)
+            tasks[lkey] = Task(lkey, _locate, tuple(o[b] for o, b in zip(offs, bc)),
+                               tuple(o[b + 1] for o, b in zip(offs, bc)), *refs)
+        for rc in itertools.product(*(range(y.numblocks[a]) for a in rest)):
+            parts = []
+            for j, bc in enumerate(spans):
+                coords = [0] * y.ndim
+                for a, b in zip(axes, bc):
+                    coords[a] = b
+                for a, b in zip(rest, rc):
+                    coords[a] = b
+                pkey = (name + "-part", *ic, *rc, j)
+                tasks[pkey] = Task(pkey, _gather_located, Ref((y.name, *coords)),
+                                   tuple(axes), Ref((name + "-locate", *ic, j)))
+                parts.append(Ref(pkey))
+            key = (name, *rc[:where], *ic, *rc[where:])
+            tasks[key] = Task(key, _assemble_located, ishape, where, parts)
+    rest_chunks = [y.chunks[a] for a in rest]
+    chunks = tuple(rest_chunks[:where] + list(ichunks) + rest_chunks[where:])
+    graph = layer_graph(name, MaterializedLayer(tasks), dependencies=[y, *index])
+    return Array(graph, name, chunks, y.dtype)
