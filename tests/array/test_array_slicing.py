@@ -331,3 +331,43 @@ def test_setitem_value_that_does_not_fit_raises_numpys_valueerror(index, shape):
         w[index] = np.ones(shape)
     assert str(ours.value) == str(theirs.value)
     np.testing.assert_array_equal(run(w), a)
+
+
+@pytest.mark.parametrize("index", [
+    lambda i: (0, slice(None), i),          # an int and the lazy array apart: theirs first
+    lambda i: (slice(None), 1, i),          # adjacent: in place
+    lambda i: (1, slice(0, 4), i),
+    lambda i: (i % 4, slice(None), i),      # two lazy arrays: broadcast pointwise
+    lambda i: (np.array([3, 0, 1, 2]), slice(None), i),  # lazy with a NumPy array
+    lambda i: (Ellipsis, (i % 4)[:, None] * 0 + i % 4),   # a 2-d lazy index alone
+])
+def test_lazy_integer_indices_follow_numpys_advanced_indexing_rules(index):
+    ni = np.array([4, 0, -1, 2])
+    i = ga.from_array(ni, chunks=3)
+    got, expected = X[index(i)], A[index(ni)]
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(run(got), expected)
+
+
+def test_a_lazy_index_of_unknown_length_next_to_an_int_moves_first():
+    k = X[0, 0][X[0, 0] > 1]  # values 2, 3, 4: a 1-d lazy index of unknown length
+    nk = A[0, 0][A[0, 0] > 1]
+    got = X[1, 1:6, k]
+    assert math.isnan(got.chunks[0][0]) and got.chunks[1] == (3, 2)
+    np.testing.assert_array_equal(run(got), A[1, 1:6, nk])
+
+
+def test_narrow_integer_index_arrays_wrap_negatives_without_overflow():
+    b = np.arange(300)
+    idx = np.array([-1, 2, -128], np.int8)
+    np.testing.assert_array_equal(run(ga.from_array(b, chunks=100)[idx]), b[idx])
+
+
+@pytest.mark.parametrize("index", [0, -1, np.array([0, 1]), [2]])
+def test_ints_and_arrays_on_an_axis_of_unknown_length_ask_for_its_size(index):
+    x = ga.arange(10, chunks=3)
+    kept = x[x > 2]
+    with pytest.raises(ValueError, match="axis 0 of unknown length.*compute_chunk_sizes"):
+        kept[index]
+    np.testing.assert_array_equal(run(kept.compute_chunk_sizes()[index]),
+                                  np.arange(3, 10)[index])

@@ -54,6 +54,14 @@ def _is_bool_list(v: Any) -> bool:
     return isinstance(v, (bool, np.bool_))
 
 
+def _known_length(shape: tuple, axis: int, what: str) -> int:
+    n = shape[axis]
+    if is_unknown(n):
+        raise ValueError(f"cannot index axis {axis} of unknown length with {what}; call "
+                         "compute_chunk_sizes() first")
+    return n
+
+
 def normalize_index(index: Any, shape: tuple) -> tuple:
     """``index`` as a tuple with Ellipsis expanded and one entry per axis (plus Nones).
 
@@ -67,6 +75,8 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
     IndexError
         For too many indices, more than one Ellipsis, or an out-of-bounds int, with
         NumPy's wording.
+    ValueError
+        For an int or integer array on an axis of unknown length (after a lazy mask).
     """
     if not isinstance(index, tuple):
         index = (index,)
@@ -127,16 +137,17 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
                     continue
             elif not np.issubdtype(v.dtype, np.integer):
                 raise IndexError("arrays used as indices must be of integer (or boolean) type")
-            n = shape[axis]
-            if v.size and not is_unknown(n) and (v.max() >= n or v.min() < -n):
+            n = _known_length(shape, axis, "an integer array")
+            if v.size and (v.max() >= n or v.min() < -n):
                 bad = v.max() if v.max() >= n else v.min()
                 raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
-            result.append(np.where(v < 0, v + n, v).astype(np.intp))
+            v = v.astype(np.intp)  # first: an int8 -1 plus a length of 300 overflows
+            result.append(np.where(v < 0, v + n, v))
             axis += 1
             continue
         if _is_int(v):
-            n = shape[axis]
-            if not is_unknown(n) and not -n <= v < n:
+            n = _known_length(shape, axis, "an integer")
+            if not -n <= v < n:
                 raise IndexError(f"index {v} is out of bounds for axis {axis} with size {n}")
             result.append(int(v) + (n if v < 0 else 0))
             axis += 1
@@ -402,17 +413,21 @@ def getitem(x: Array, index: Any) -> Array:
     arrays = [i for i, v in enumerate(idx) if isinstance(v, np.ndarray)]
     bools = [i for i, v in enumerate(idx) if isinstance(v, bool)]
     if lazy:
-        if len(lazy) + len(arrays) + len(bools) > 1:
-            raise NotImplementedError("only one array index per indexing operation is "
-                                      "supported with a lazy index")
         pos = lazy[0]
         mask = idx[pos]
+        several = len(lazy) + len(arrays) + len(bools) > 1
+        if mask.dtype != bool and (several or mask.ndim != 1):
+            return pointwise(x, idx)  # NumPy's broadcast rules (chunk sizes must be known)
+        if several:
+            raise NotImplementedError("a lazy boolean index cannot be combined with other "
+                                      "index arrays; compute it first")
         k = max(mask.ndim, 1) if mask.dtype == bool else 1  # axes the index covers
         basic = idx[:pos] + (slice(None),) * k + idx[pos + 1:]
         y = _basic(x, basic)
         axis = sum(1 for v in idx[:pos] if not isinstance(v, int))
         if mask.dtype != bool:
-            return _lazy_take(y, mask, axis)
+            # A 1-d lazy take (unknown lengths allowed); ints elsewhere are advanced too.
+            return _advanced_first(_lazy_take(y, mask, axis), idx, axis, 1)
         return _mask_axes(y, mask, axis)
     if bools or len(arrays) > 1 or any(idx[i].dtype == bool for i in arrays):
         # Several index arrays (pointwise), masks over some axes, boolean scalars.
@@ -427,12 +442,18 @@ def getitem(x: Array, index: Any) -> Array:
         if arr.ndim != 1:
             shape = y.shape[:axis] + arr.shape + y.shape[axis + 1:]
             y = y.reshape(shape)
-        advanced = [i for i, v in enumerate(idx) if isinstance(v, (int, np.ndarray))]
-        if advanced != list(range(advanced[0], advanced[-1] + 1)) and axis != 0:
-            from graphengine.collections.array.shape import moveaxis
-            y = moveaxis(y, list(range(axis, axis + arr.ndim)), list(range(arr.ndim)))
-        return y
+        return _advanced_first(y, idx, axis, arr.ndim)
     return _basic(x, idx)
+
+
+def _advanced_first(y: Array, idx: tuple, axis: int, ndim: int) -> Array:
+    """``y`` with the ``ndim`` axes an index array put at ``axis`` moved first when
+    NumPy's rule says so: the advanced indices (the array and any ints) are not adjacent."""
+    advanced = [i for i, v in enumerate(idx) if isinstance(v, (int, np.ndarray, Array))]
+    if advanced != list(range(advanced[0], advanced[-1] + 1)) and axis != 0:
+        from graphengine.collections.array.shape import moveaxis
+        y = moveaxis(y, list(range(axis, axis + ndim)), list(range(ndim)))
+    return y
 
 
 def _identity(x: Any) -> Any:
