@@ -28,7 +28,7 @@ from graphengine.collections.array.chunks import chunk_offsets, is_unknown
 from graphengine.collections.array.core import Array, layer_graph
 from graphengine.collections.array.elementwise import new_name
 from graphengine.collections.array.sliced_sources import slice_source
-from graphengine.collections.array.vindex import VIndex, pointwise
+from graphengine.collections.array.vindex import VIndex, in_bounds, pointwise
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
@@ -137,12 +137,7 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
                     continue
             elif not np.issubdtype(v.dtype, np.integer):
                 raise IndexError("arrays used as indices must be of integer (or boolean) type")
-            n = _known_length(shape, axis, "an integer array")
-            if v.size and (v.max() >= n or v.min() < -n):
-                bad = v.max() if v.max() >= n else v.min()
-                raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
-            v = v.astype(np.intp)  # first: an int8 -1 plus a length of 300 overflows
-            result.append(np.where(v < 0, v + n, v))
+            result.append(in_bounds(v, _known_length(shape, axis, "an integer array"), axis))
             axis += 1
             continue
         if _is_int(v):

@@ -45,7 +45,7 @@ from graphengine.collections.array.elementwise import new_name
 from graphengine.graph.layers import MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
-__all__ = ["VIndex", "pointwise"]
+__all__ = ["VIndex", "in_bounds", "pointwise"]
 
 
 class VIndex:
@@ -234,9 +234,9 @@ def _assemble(bshape: tuple, where: int, parts: list, positions: list) -> Any:
 
 # --- lazy index arrays ----------------------------------------------------------------------
 
-def _in_bounds(block: np.ndarray, n: int, axis: int) -> np.ndarray:
-    """A block of a lazy index into an axis of length ``n``: NumPy's IndexError for the
-    first out-of-bounds value, else the indices as non-negative ``intp``."""
+def in_bounds(block: np.ndarray, n: int, axis: int) -> np.ndarray:
+    """Integer indices into ``axis`` of length ``n`` (a NumPy index, or a block of a lazy
+    one) as non-negative ``intp``; NumPy's IndexError for the first out-of-bounds one."""
     bad = (block >= n) | (block < -n)
     if bad.any():
         value = block.flat[np.flatnonzero(bad)[0]]
@@ -278,7 +278,7 @@ def _lazy_pointwise(y: Array, axes: list, arrs: list, x_axes: list, bshape: tupl
     index = []
     for a, xa, v in zip(axes, x_axes, arrs):
         if isinstance(v, Array):
-            v = v.map_blocks(_in_bounds, y.shape[a], xa, dtype=np.intp)
+            v = v.map_blocks(in_bounds, y.shape[a], xa, dtype=np.intp)
         else:  # NumPy: already in bounds and non-negative
             v = from_array(v, chunks=-1)
         index.append(broadcast_to(v, bshape))
