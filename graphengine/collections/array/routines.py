@@ -1,8 +1,8 @@
-"""Routines: unique, bincount, histogram, digitize, argwhere/nonzero, diff, cov, corrcoef,
-searchsorted, sort, isin, diag, tril/triu.
+"""Routines: unique, bincount, histogram, digitize, argwhere/nonzero, diff, searchsorted,
+sort, isin, diag, tril/triu (and cov, corrcoef, which live in :mod:`.moments`).
 
-Results whose length depends on the data (``unique``, ``argwhere``) have unknown chunk
-lengths (``nan``) until computed.
+Results whose length depends on the data (``unique``, also of sub-arrays along an axis,
+and ``argwhere``) have unknown chunk lengths (``nan``) until computed.
 
     >>> import numpy as np, graphengine.array as ga
     >>> x = ga.from_array(np.array([3, 1, 3, 2]), chunks=2)
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
+from graphengine.collections.array.chunks import chunk_offsets, is_unknown
 from graphengine.collections.array.core import Array, implements, layer_graph
 from graphengine.collections.array.creation import asarray
 from graphengine.collections.array.elementwise import (blockwise, elemwise, map_blocks,
@@ -67,13 +67,17 @@ def _unique_block(block: np.ndarray, index: bool, counts: bool, equal_nan: bool,
 
 
 def _unique_agg(parts: list, index: bool, counts: bool, equal_nan: bool,
-                dtype: np.dtype) -> dict:
+                dtype: np.dtype, inverse: bool = False) -> dict:
+    """The unique values of the per-block ``parts``, with each one's first index and
+    total count; with ``inverse``, also ``map`` (the unique index of every part value,
+    parts joined in order) and ``starts`` (where each part begins in that order)."""
     def joined(field: str, empty_dtype: Any) -> np.ndarray:
         return (np.concatenate([p[field] for p in parts]) if parts
                 else np.empty(0, dtype=empty_dtype))
 
     values = joined("values", dtype)
     cnt = joined("counts", np.intp) if counts else None
+    order = None
     if index:
         # In flat-index order, np.unique's stable sort picks NumPy's representative of
         # each value (the first in sort order, then in position: complex NaNs differ).
@@ -89,6 +93,10 @@ def _unique_agg(parts: list, index: bool, counts: bool, equal_nan: bool,
         total = np.zeros(len(res[0]), dtype=np.intp)
         np.add.at(total, res[-1].reshape(-1), cnt)
         out["counts"] = total
+    if inverse:  # each part value's unique index, back in the parts' order
+        found = res[-1].reshape(-1)
+        out["map"] = found if order is None else found[np.argsort(order)]
+        out["starts"] = np.cumsum([0] + [len(p["values"]) for p in parts])
     return out
 
 
@@ -105,24 +113,105 @@ def _inverse_block(block: np.ndarray, u: np.ndarray) -> np.ndarray:
     return inv
 
 
+def _as_rows(block: np.ndarray, axis: int) -> np.ndarray:
+    """The sub-arrays of ``block`` along ``axis`` as a 1-d structured array (one field
+    per element, compared field by field) as ``np.unique(axis=...)`` consolidates them."""
+    moved = np.moveaxis(block, axis, 0)
+    n, m = moved.shape[0], math.prod(moved.shape[1:])
+    rows = np.ascontiguousarray(moved.reshape(n, m))
+    if m == 0:  # NumPy: a field-less dtype of itemsize 0, all rows equal
+        return np.empty(n, dtype=[])
+    return rows.view([(f"f{i}", rows.dtype) for i in range(m)]).reshape(n)
+
+
+def _unique_rows_block(block: np.ndarray, axis: int, offset: int, index: bool,
+                       inverse: bool, counts: bool) -> dict:
+    """The block's unique sub-arrays along ``axis`` (consolidated, see :func:`_as_rows`),
+    with each one's first position along the whole axis, the block's inverse and counts."""
+    res = np.unique(_as_rows(block, axis), return_index=index, return_inverse=inverse,
+                    return_counts=counts)
+    fields = ["values"] + ["index"] * index + ["inverse"] * inverse + ["counts"] * counts
+    out = dict(zip(fields, res if isinstance(res, tuple) else (res,)))
+    if index:
+        out["index"] = (out["index"] + offset).astype(np.intp)
+    return out
+
+
+def _unique_rows_values(result: dict, dtype: np.dtype, rest: tuple, axis: int) -> np.ndarray:
+    uniq = result["values"]
+    return np.moveaxis(uniq.view(dtype).reshape((len(uniq),) + rest), 0, axis)
+
+
+def _unique_rows_inverse(result: dict, part: dict, i: int) -> np.ndarray:
+    return result["map"][result["starts"][i] + part["inverse"].reshape(-1)]
+
+
+def _unique_axis(x: Array, axis: Any, return_index: bool, return_inverse: bool,
+                 return_counts: bool) -> Any:
+    """``np.unique(x, axis=axis)`` for ``x.ndim > 1``: the other axes in one block, each
+    block's unique sub-arrays, then one task joining them (see :func:`unique`)."""
+    from numpy.lib.array_utils import normalize_axis_index
+    axis = normalize_axis_index(axis, x.ndim)
+    np.unique(np.zeros((1,) * x.ndim, x.dtype), axis=axis)  # NumPy's dtype errors (object)
+    others = [a for a in range(x.ndim) if a != axis]
+    if any(is_unknown(n) for c in x.chunks for n in c):
+        raise ValueError(f"unique(axis={axis}) needs known chunk sizes, not {x.chunks}; "
+                         "call x.compute_chunk_sizes() first")
+    rows = x.rechunk({a: -1 for a in others}) if others else x
+    rest = tuple(int(x.shape[a]) for a in others)
+    name = new_name("unique-axis", rows.name, axis, return_index, return_inverse,
+                    return_counts)
+    per, agg, nb = name + "-rows", (name + "-agg",), rows.numblocks[axis]
+    layer: dict = {}
+    offsets = chunk_offsets(rows.chunks[axis])
+    for i in range(nb):
+        block = (rows.name, *(i if a == axis else 0 for a in range(x.ndim)))
+        layer[(per, i)] = Task((per, i), _unique_rows_block, Ref(block), axis, offsets[i],
+                               return_index, return_inverse, return_counts)
+    layer[agg] = Task(agg, _unique_agg, [Ref((per, i)) for i in range(nb)], return_index,
+                      return_counts, True, np.dtype([]), return_inverse)
+    layer[(name,) + (0,) * x.ndim] = Task((name,) + (0,) * x.ndim, _unique_rows_values,
+                                          Ref(agg), x.dtype, rest, axis)
+    outs = [(name, tuple((math.nan,) if a == axis else (x.shape[a],) for a in range(x.ndim)),
+             x.dtype)]
+    for field in [f for f, on in (("index", return_index), ("inverse", return_inverse),
+                                  ("counts", return_counts)) if on]:
+        out_name = f"{name}-{field}"
+        if field == "inverse":  # one block per block along the axis
+            for i in range(nb):
+                layer[(out_name, i)] = Task((out_name, i), _unique_rows_inverse, Ref(agg),
+                                            Ref((per, i)), i)
+        else:
+            layer[(out_name, 0)] = Task((out_name, 0), _field, Ref(agg), field)
+        outs.append((out_name, (rows.chunks[axis] if field == "inverse" else (math.nan,),),
+                     np.intp))
+    graph = layer_graph(name, MaterializedLayer(layer), dependencies=[rows])
+    result = tuple(Array(graph, out_name, c, dtype) for out_name, c, dtype in outs)
+    return result if len(result) > 1 else result[0]
+
+
 @implements(np.unique)
 def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
            return_counts: bool = False, axis: int | None = None, *, equal_nan: bool = True,
            sorted: bool = True) -> Any:
-    """Sorted unique values of the flattened array (``np.unique``).
+    """Sorted unique values of the flattened array, or unique sub-arrays along ``axis``
+    (``np.unique``).
 
     Parameters
     ----------
     ar : array_like
-        Input array (flattened).
+        Input array (flattened when ``axis`` is None).
     return_index, return_inverse, return_counts : bool
-        Also return the flat index of each value's first occurrence, the index into the
-        unique values of every element (shaped like ``ar``, as NumPy 2 does), and each
-        value's number of occurrences.
+        Also return each value's first index (flat, or along ``axis``), the index into
+        the unique values of every element (shaped like ``ar``; with ``axis`` 1-d along
+        it, as NumPy 2.x), and each value's number of occurrences.
     axis : int, optional
-        Only ``None`` (or any axis of a 1-d array) is supported.
+        Unique sub-arrays ``ar[..., i, ...]`` along this axis, sorted lexicographically
+        (elements in C order), as NumPy. The other axes are rechunked into one block;
+        each block is reduced to its unique sub-arrays, then one task joins them.
     equal_nan : bool
-        Treat all NaNs as one value (default, as NumPy).
+        Treat all NaNs as one value (default, as NumPy). NumPy ignores it for ``axis``
+        on n-d arrays: a sub-array holding a NaN equals no other.
     sorted : bool
         Accepted for NumPy compatibility; the result is always sorted.
 
@@ -134,17 +223,20 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
 
     Raises
     ------
+    numpy.exceptions.AxisError
+        For an ``axis`` out of range (also on a 0-d array).
+    TypeError, ValueError
+        With ``axis``: object dtype (as NumPy), unknown chunk sizes.
     NotImplementedError
-        For ``axis`` on an array of more than one dimension, and for ``return_inverse``
-        with ``equal_nan=False`` on floating-point data (NumPy's order of equal NaNs).
+        For ``return_inverse`` with ``equal_nan=False`` on floating-point data and
+        ``axis=None`` (NumPy's order of equal NaNs).
     """
     x = asarray(ar)
     if axis is not None:
+        if x.ndim > 1:
+            return _unique_axis(x, axis, return_index, return_inverse, return_counts)
         from numpy.lib.array_utils import normalize_axis_index
-        normalize_axis_index(axis, x.ndim)
-        if x.ndim != 1:
-            raise NotImplementedError("unique(axis=...) is only supported for 1-d arrays; "
-                                      "use axis=None (the flattened array)")
+        normalize_axis_index(axis, x.ndim)  # a 1-d array: as axis=None, as NumPy
     if return_inverse and not equal_nan and x.dtype.kind in _NAN_KINDS:
         raise NotImplementedError("unique(return_inverse=True, equal_nan=False) is not "
                                   "supported for floating-point data")
@@ -177,7 +269,6 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     if return_counts:
         result.append(outs["counts"])
     return tuple(result)
-
 
 
 def _bincount_block(block: np.ndarray, weights: Any, minlength: int) -> np.ndarray:
@@ -349,84 +440,6 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Array:
     return concatenate(parts) if len(parts) > 1 else d
 
 
-@implements(np.cov)
-def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
-        ddof: int | None = None, fweights: Any = None, aweights: Any = None, *,
-        dtype: Any = None) -> Array:
-    """Covariance matrix (``np.cov``).
-
-    Parameters
-    ----------
-    m, y : array_like
-        Variables (rows, or columns with ``rowvar=False``) and their observations.
-    rowvar, bias, ddof
-        As in NumPy.
-    fweights, aweights
-        Not supported (``NotImplementedError``).
-    dtype : dtype, optional
-        Data type of the computation and the result (default: at least float64).
-
-    Returns
-    -------
-    Array
-        The covariance matrix, squeezed (a 0-d array for a single variable).
-    """
-    from graphengine.collections.array.joining import concatenate
-    from graphengine.collections.array.products import dot
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov(fweights=..., aweights=...) is not supported")
-    if ddof is not None and ddof != int(ddof):
-        raise ValueError("ddof must be integer")
-    x = asarray(m)
-    if x.ndim > 2:
-        raise ValueError("m has more than 2 dimensions")
-    yy = None if y is None else asarray(y)
-    if yy is not None and yy.ndim > 2:
-        raise ValueError("y has more than 2 dimensions")
-    if dtype is None:
-        dtype = np.result_type(x.dtype, np.float64) if yy is None else \
-            np.result_type(x.dtype, yy.dtype, np.float64)
-    dtype = np.dtype(dtype)
-    ndim = x.ndim
-    x = x.astype(dtype)
-    if x.ndim < 2:  # NumPy: array(m, ndmin=2)
-        x = x.reshape((1, -1))
-    if not rowvar and ndim != 1:
-        x = x.T
-    if x.shape[0] == 0:
-        return asarray(np.array([]).reshape(0, 0))
-    if yy is not None:
-        yy = yy.astype(dtype)
-        if yy.ndim < 2:
-            yy = yy.reshape((1, -1))
-        if not rowvar and yy.shape[0] != 1:
-            yy = yy.T
-        x = concatenate([x, yy], axis=0)
-    if ddof is None:
-        ddof = 0 if bias else 1
-    fact = x.shape[1] - ddof
-    if fact <= 0:
-        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
-        fact = 0.0
-    x = x - x.mean(axis=1, keepdims=True)
-    # NumPy scales in place by 1/fact (a float64 scalar), keeping the dtype.
-    c = (dot(x, x.T.conj()) * np.true_divide(1, fact)).astype(dtype)
-    return c.squeeze() if c.shape == (1, 1) else c
-
-
-@implements(np.corrcoef)
-def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Array:
-    """Pearson correlation coefficients (``np.corrcoef``)."""
-    c = cov(x, y, rowvar, dtype=dtype)
-    if c.ndim == 0:
-        return c / c
-    d = diag(c)
-    sd = d ** 0.5
-    c = c / sd[:, None]
-    c = c / sd[None, :]
-    return c.clip(-1, 1) if not np.iscomplexobj(np.empty(0, c.dtype)) else c
-
-
 def _searchsorted_block(a_block: np.ndarray, v: np.ndarray, side: str) -> np.ndarray:
     return np.searchsorted(a_block, v, side=side)[..., None]
 
@@ -579,5 +592,7 @@ def _matrix_rank_r(r: np.ndarray) -> np.ndarray:
     return np.asarray(np.linalg.matrix_rank(r))
 
 
-# histogram lives in its own module (re-exported here).
+# histogram lives in its own module, cov and corrcoef (second moments) in moments;
+# re-exported here.
 from graphengine.collections.array.histograms import histogram  # noqa: E402
+from graphengine.collections.array.moments import corrcoef, cov  # noqa: E402
