@@ -20,21 +20,12 @@ import numpy as np
 from graphengine.collections.base import Collection
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.collections.array.chunks import is_unknown, normalize_chunks
+from graphengine.collections.array.dispatch import (HANDLED_FUNCTIONS, call_implementation,
+                                                    implements)
 from graphengine.collections.array.layer import Blockwise
 
 __all__ = ["Array", "finalize", "handle_out", "HANDLED_FUNCTIONS", "implements"]
 
-#: NumPy functions with a graphengine implementation, for ``__array_function__``.
-HANDLED_FUNCTIONS: dict = {}
-
-
-def implements(*numpy_functions: Any):
-    """Register the decorated function as the implementation of ``numpy_functions``."""
-    def decorate(func):
-        for f in numpy_functions:
-            HANDLED_FUNCTIONS[f] = func
-        return func
-    return decorate
 
 
 def handle_out(name: str, out: Any, result: "Array") -> "Array":
@@ -352,7 +343,7 @@ class Array(Collection):
             impl = HANDLED_FUNCTIONS.get(func)
         if impl is None:
             return NotImplemented
-        return impl(*args, **kwargs)
+        return call_implementation(func, impl, args, kwargs)  # in NumPy's parameter order
 
     # --- methods (implemented in their concept modules) ------------------------------------
     def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True) -> "Array":

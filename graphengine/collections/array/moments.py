@@ -1,18 +1,25 @@
-"""Moments: ``mean``, ``var``, ``std`` (and their ``nan*`` forms) and ``average``.
+"""Moments: ``mean``, ``var``, ``std`` (and their ``nan*`` forms), ``average``, and the
+covariance and correlation matrices (``cov``, ``corrcoef``).
 
 Each block contributes its count and sum (a mean) or count, mean and sum of squared
 deviations (a variance); the tree joins them exactly (Chan et al.), so no pass over the
 data is needed for the mean first. ``where=`` masks elements out of the counts and sums.
+Given ``mean=`` (NumPy 2), ``var``/``std`` instead sum the squared deviations from it in
+one pass, as NumPy does; ``correction=`` is NumPy's other name for ``ddof``.
 
     >>> import numpy as np, graphengine.array as ga
     >>> ga.from_array(np.arange(6.0), chunks=4).var().compute(scheduler="sync")
     np.float64(2.9166666666666665)
+    >>> x = ga.from_array(np.arange(6.0).reshape(2, 3), chunks=2)
+    >>> ga.var(x, axis=1, mean=x.mean(axis=1, keepdims=True)).compute(scheduler="sync")
+    array([0.66666667, 0.66666667])
     >>> x = ga.from_array(np.arange(6.0), chunks=4)
     >>> ga.mean(x, where=np.arange(6) % 2 == 0).compute(scheduler="sync")
     np.float64(2.0)
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,7 +30,7 @@ from graphengine.collections.array.reductions import (_as_array, normalize_axes,
                                                       where_mask)
 
 __all__ = ["mean", "nanmean", "var", "std", "nanvar", "nanstd", "average",
-           "broadcastable_weights"]
+           "broadcastable_weights", "cov", "corrcoef"]
 
 
 # --- moments ------------------------------------------------------------------------------
@@ -191,19 +198,136 @@ def _moment_agg(p: dict, axis: tuple, keepdims: bool, ddof: Any, sqrt: bool, dty
     return np.asarray(out).astype(dtype, copy=False) if dtype is not None else out
 
 
+# --- var/std with a given mean (NumPy 2's ``mean=``) ------------------------------------
+
+def _squared_deviation(x: np.ndarray, mu: Any) -> np.ndarray:
+    """``|x - mu|**2`` as NumPy's ``var(mean=mu)`` forms it: the difference in the
+    promoted dtype, squared for integer and float data, ``re**2 + im**2`` for complex."""
+    d = np.subtract(x, mu)
+    if x.dtype.kind in "iuf":
+        return np.square(d)  # NumPy squares (even a complex difference) for real data
+    if d.dtype.kind == "c":
+        return np.square(d.real) + np.square(d.imag)
+    return np.multiply(d, np.conj(d)).real
+
+
+def _nan_squared_deviation(x: np.ndarray, mu: Any) -> np.ndarray:
+    """``nanvar(mean=mu)``'s squares: the difference stored back into ``x``'s dtype
+    (NumPy subtracts in place, casting unsafely), zero where ``x`` is NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        d = np.asarray(np.subtract(x, mu)).astype(x.dtype)
+    d[np.isnan(x)] = 0
+    return (d * np.conj(d)).real if d.dtype.kind == "c" else d * d
+
+
+def _not_nan(x: np.ndarray) -> np.ndarray:
+    return ~np.isnan(x)
+
+
+def _divide_by_dof(total: Any, n: Any, ddof: Any, sqrt: bool, nan: bool,
+                   dtype: np.dtype) -> Any:
+    """NumPy's last step of ``var``/``nanvar``: the sum of squares divided (into its own
+    dtype) by ``max(n - ddof, 0)`` (``n - ddof`` for nanvar, NaN where it is <= 0), then
+    the square root for ``std``."""
+    total = np.asarray(total)
+    dof = np.asarray(n) - ddof
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.true_divide(total, dof if nan else np.maximum(dof, 0)).astype(total.dtype)
+        if nan:
+            out = np.where(dof <= 0, np.nan, out).astype(total.dtype)
+        if sqrt:
+            out = np.sqrt(out)
+    out = out.astype(dtype, copy=False)
+    return out[()] if out.ndim == 0 else out
+
+
+def _mean_operand(mean: Any) -> Any:
+    """``mean`` as an elementwise operand: Python scalars stay as they are (NumPy's weak
+    scalars), anything else becomes an array."""
+    if isinstance(mean, Array) or type(mean) in (bool, int, float, complex):
+        return mean
+    return np.asarray(mean)
+
+
+def _mean_stand_in(mean: Any) -> Any:
+    """A NumPy stand-in of ``mean`` for the dtype probe: its dtype, length one (or zero)
+    along each axis."""
+    if type(mean) in (bool, int, float, complex):
+        return mean
+    return np.zeros(tuple(0 if n == 0 else 1 for n in mean.shape), dtype=mean.dtype)
+
+
+def _moment_with_mean(a: Array, axes: tuple, dtype: Any, keepdims: bool, ddof: Any,
+                      split_every: Any, where: Any, mean: Any, nan: bool, sqrt: bool,
+                      rdt: np.dtype) -> Array:
+    """``var``/``std`` (``nan`` forms too) of ``a`` about the given ``mean``, as NumPy
+    computes them: the sum of squared deviations from ``mean`` over ``axes`` divided by
+    the degrees of freedom; ``mean`` broadcasts against ``a`` blockwise."""
+    from graphengine.collections.array.elementwise import elemwise
+    if nan:
+        sq = elemwise(_nan_squared_deviation, a, mean)
+        valid = elemwise(_not_nan, a, dtype=bool)
+        n = sum(valid, axis=axes, dtype=np.intp, keepdims=keepdims, where=where,
+                split_every=split_every)
+        sum_dtype = dtype
+    else:
+        sq = elemwise(_squared_deviation, a, mean)
+        mask = where_mask(a, where)
+        if mask is None:
+            n = np.intp(np.prod([a.shape[ax] for ax in axes], dtype=np.intp))
+        else:
+            n = sum(mask, axis=axes, dtype=np.intp, keepdims=keepdims,
+                    split_every=split_every)
+        # NumPy sums the squares of integer and boolean data in float64.
+        sum_dtype = dtype if dtype is not None or a.dtype.kind not in "biu" else \
+            np.dtype("f8")
+    total = sum(sq, axis=axes, dtype=sum_dtype, keepdims=keepdims, where=where,
+                split_every=split_every)
+    return elemwise(_divide_by_dof, total, n, dtype=rdt, extra=(ddof, sqrt, nan, rdt))
+
+
+def _check_mean_shape(a: Array, mean: Any) -> None:
+    """NumPy subtracts ``mean`` from ``a``: it must broadcast to ``a``'s shape (the
+    documented form is the ``keepdims=True`` shape of the result).
+
+    Raises
+    ------
+    ValueError
+        If it does not, naming both shapes.
+    """
+    shape = tuple(mean.shape) if isinstance(mean, (Array, np.ndarray)) else ()
+    try:
+        ok = np.broadcast_shapes(shape, a.shape) == tuple(a.shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"mean with shape {shape} does not broadcast to the array's shape "
+                         f"{a.shape}; give it the keepdims=True shape of the result")
+
+
 def _make_moment(nan: bool, sqrt: bool):
     npfunc = {(False, False): np.var, (False, True): np.std, (True, False): np.nanvar,
               (True, True): np.nanstd}[nan, sqrt]
 
     def moment(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
                ddof: Any = 0, split_every: Any = None, out: Any = None,
-               correction: Any = None, *, where: Any = True) -> Array:
+               correction: Any = None, *, where: Any = True, mean: Any = None) -> Array:
         a = _as_array(a)
         if correction is not None:
             if ddof != 0:  # NumPy's check: ddof=0 may be given with correction
                 raise ValueError("ddof and correction can't be provided simultaneously.")
             ddof = correction
         axes = normalize_axes(axis, a.ndim)
+        if mean is not None:
+            mean = _mean_operand(mean)
+            _check_mean_shape(a, mean)
+            # NumPy's result dtype for this mean, and its errors (bool - bool...).
+            rdt = numpy_result_dtype(npfunc, a, axes, where, dtype=dtype, ddof=ddof,
+                                     keepdims=keepdims, mean=_mean_stand_in(mean))
+            return handle_out(moment.__name__, out, _moment_with_mean(
+                a, axes, dtype, keepdims, ddof, split_every, where, mean,
+                nan and a.dtype.kind in "fc", sqrt, rdt))
         # NumPy's result dtype (complex for dtype=complex) and its errors (std along an
         # axis in an integer dtype, nanvar of floats in an integer dtype...).
         rdt = numpy_result_dtype(npfunc, a, axes, where, dtype=dtype, ddof=ddof,
@@ -246,6 +370,11 @@ def _make_moment(nan: bool, sqrt: bool):
         A graphengine Array rebound to the result.
     where : array_like of bool or Array, optional
         Elements to include in the counts, means and deviations.
+    mean : array_like or Array, optional
+        The mean to take deviations from instead of computing it (NumPy 2's ``mean=``),
+        shaped as the result with ``keepdims=True`` (anything that broadcasts to ``a``
+        works, as in NumPy). The squared deviations are summed over ``axis`` in one pass
+        and divided by the degrees of freedom, with NumPy's dtypes.
 
     Returns
     -------
@@ -254,7 +383,8 @@ def _make_moment(nan: bool, sqrt: bool):
     Raises
     ------
     ValueError
-        If both ``ddof`` and ``correction`` are given.
+        If both ``ddof`` and ``correction`` are given, or if ``mean`` does not broadcast
+        to ``a``'s shape.
     TypeError
         Where NumPy raises it for ``dtype`` or ``where`` (``UFuncTypeError`` included).
     """
@@ -343,3 +473,84 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     if not returned:
         return avg
     return avg, (scl if scl.shape == avg.shape else broadcast_to(scl, avg.shape))
+
+
+# --- covariance -----------------------------------------------------------------------
+
+@implements(np.cov)
+def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
+        ddof: int | None = None, fweights: Any = None, aweights: Any = None, *,
+        dtype: Any = None) -> Array:
+    """Covariance matrix (``np.cov``).
+
+    Parameters
+    ----------
+    m, y : array_like
+        Variables (rows, or columns with ``rowvar=False``) and their observations.
+    rowvar, bias, ddof
+        As in NumPy.
+    fweights, aweights
+        Not supported (``NotImplementedError``).
+    dtype : dtype, optional
+        Data type of the computation and the result (default: at least float64).
+
+    Returns
+    -------
+    Array
+        The covariance matrix, squeezed (a 0-d array for a single variable).
+    """
+    from graphengine.collections.array.joining import concatenate
+    from graphengine.collections.array.products import dot
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov(fweights=..., aweights=...) is not supported")
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("ddof must be integer")
+    x = _as_array(m)
+    if x.ndim > 2:
+        raise ValueError("m has more than 2 dimensions")
+    yy = None if y is None else _as_array(y)
+    if yy is not None and yy.ndim > 2:
+        raise ValueError("y has more than 2 dimensions")
+    if dtype is None:
+        dtype = np.result_type(x.dtype, np.float64) if yy is None else \
+            np.result_type(x.dtype, yy.dtype, np.float64)
+    dtype = np.dtype(dtype)
+    ndim = x.ndim
+    x = x.astype(dtype)
+    if x.ndim < 2:  # NumPy: array(m, ndmin=2)
+        x = x.reshape((1, -1))
+    if not rowvar and ndim != 1:
+        x = x.T
+    if x.shape[0] == 0:
+        return _as_array(np.array([]).reshape(0, 0))
+    if yy is not None:
+        yy = yy.astype(dtype)
+        if yy.ndim < 2:
+            yy = yy.reshape((1, -1))
+        if not rowvar and yy.shape[0] != 1:
+            yy = yy.T
+        x = concatenate([x, yy], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    fact = x.shape[1] - ddof
+    if fact <= 0:
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+        fact = 0.0
+    x = x - x.mean(axis=1, keepdims=True)
+    # NumPy scales in place by 1/fact (a float64 scalar), keeping the dtype.
+    c = (dot(x, x.T.conj()) * np.true_divide(1, fact)).astype(dtype)
+    return c.squeeze() if c.shape == (1, 1) else c
+
+
+@implements(np.corrcoef)
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Array:
+    """Pearson correlation coefficients (``np.corrcoef``)."""
+    from graphengine.collections.array.routines import diag
+    c = cov(x, y, rowvar, dtype=dtype)
+    if c.ndim == 0:
+        return c / c
+    d = diag(c)
+    sd = d ** 0.5
+    c = c / sd[:, None]
+    c = c / sd[None, :]
+    return c.clip(-1, 1) if not np.iscomplexobj(np.empty(0, c.dtype)) else c
