@@ -371,3 +371,27 @@ def test_ints_and_arrays_on_an_axis_of_unknown_length_ask_for_its_size(index):
         kept[index]
     np.testing.assert_array_equal(run(kept.compute_chunk_sizes()[index]),
                                   np.arange(3, 10)[index])
+
+
+def test_every_mix_of_basic_and_advanced_entries_around_an_ellipsis_matches_numpy():
+    """ints, slices, None, True, a list and an Ellipsis anywhere, on a 3-d array: NumPy's
+    shape and values, for x[...] and x.vindex[...] (an Ellipsis between advanced indices
+    puts their dimensions first even when it covers no axis)."""
+    import itertools
+    a = np.arange(3 * 4 * 5).reshape(3, 4, 5)
+    x = ga.from_array(a, chunks=2)
+    entries = [slice(None), 0, [1, 0], True, None, slice(0, 2)]
+    checked = 0
+    for k in (2, 3):
+        for combo in itertools.product(entries, repeat=k):
+            for pos in range(k + 1):
+                index = combo[:pos] + (Ellipsis,) + combo[pos:]
+                try:
+                    expected = a[index]
+                except IndexError:
+                    continue
+                for got in (x[index], x.vindex[index]):
+                    assert got.shape == expected.shape, index
+                    np.testing.assert_array_equal(run(got), expected, err_msg=str(index))
+                checked += 1
+    assert checked > 800

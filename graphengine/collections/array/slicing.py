@@ -28,7 +28,7 @@ from graphengine.collections.array.chunks import chunk_offsets, is_unknown
 from graphengine.collections.array.core import Array, layer_graph
 from graphengine.collections.array.elementwise import new_name
 from graphengine.collections.array.sliced_sources import slice_source
-from graphengine.collections.array.vindex import VIndex, in_bounds, pointwise
+from graphengine.collections.array.vindex import VIndex, ellipsis_splits, in_bounds, pointwise
 from graphengine.graph.layers import HighLevelGraph, MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
@@ -403,6 +403,7 @@ def getitem(x: Array, index: Any) -> Array:
     if isinstance(index, np.ndarray) and index.dtype == bool and index.ndim == x.ndim \
             and x.ndim > 1:
         return _full_mask(x, index)
+    split = ellipsis_splits(index)
     idx = normalize_index(index, x.shape)
     lazy = [i for i, v in enumerate(idx) if isinstance(v, Array)]
     arrays = [i for i, v in enumerate(idx) if isinstance(v, np.ndarray)]
@@ -412,7 +413,7 @@ def getitem(x: Array, index: Any) -> Array:
         mask = idx[pos]
         several = len(lazy) + len(arrays) + len(bools) > 1
         if mask.dtype != bool and (several or mask.ndim != 1):
-            return pointwise(x, idx)  # NumPy's broadcast rules (chunk sizes must be known)
+            return pointwise(x, idx, split)  # NumPy's rules (chunk sizes must be known)
         if several:
             raise NotImplementedError("a lazy boolean index cannot be combined with other "
                                       "index arrays; compute it first")
@@ -422,11 +423,11 @@ def getitem(x: Array, index: Any) -> Array:
         axis = sum(1 for v in idx[:pos] if not isinstance(v, int))
         if mask.dtype != bool:
             # A 1-d lazy take (unknown lengths allowed); ints elsewhere are advanced too.
-            return _advanced_first(_lazy_take(y, mask, axis), idx, axis, 1)
+            return _advanced_first(_lazy_take(y, mask, axis), idx, axis, 1, split)
         return _mask_axes(y, mask, axis)
     if bools or len(arrays) > 1 or any(idx[i].dtype == bool for i in arrays):
         # Several index arrays (pointwise), masks over some axes, boolean scalars.
-        return pointwise(x, idx)
+        return pointwise(x, idx, split)
     if arrays:
         pos = arrays[0]
         arr = idx[pos]
@@ -437,15 +438,16 @@ def getitem(x: Array, index: Any) -> Array:
         if arr.ndim != 1:
             shape = y.shape[:axis] + arr.shape + y.shape[axis + 1:]
             y = y.reshape(shape)
-        return _advanced_first(y, idx, axis, arr.ndim)
+        return _advanced_first(y, idx, axis, arr.ndim, split)
     return _basic(x, idx)
 
 
-def _advanced_first(y: Array, idx: tuple, axis: int, ndim: int) -> Array:
+def _advanced_first(y: Array, idx: tuple, axis: int, ndim: int, split: bool) -> Array:
     """``y`` with the ``ndim`` axes an index array put at ``axis`` moved first when
-    NumPy's rule says so: the advanced indices (the array and any ints) are not adjacent."""
+    NumPy's rule says so: the advanced indices (the array and any ints) are not adjacent,
+    or an Ellipsis stands between them (``split``)."""
     advanced = [i for i, v in enumerate(idx) if isinstance(v, (int, np.ndarray, Array))]
-    if advanced != list(range(advanced[0], advanced[-1] + 1)) and axis != 0:
+    if (split or advanced != list(range(advanced[0], advanced[-1] + 1))) and axis != 0:
         from graphengine.collections.array.shape import moveaxis
         y = moveaxis(y, list(range(axis, axis + ndim)), list(range(ndim)))
     return y

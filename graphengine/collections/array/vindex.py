@@ -45,7 +45,7 @@ from graphengine.collections.array.elementwise import new_name
 from graphengine.graph.layers import MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
-__all__ = ["VIndex", "in_bounds", "pointwise"]
+__all__ = ["VIndex", "ellipsis_splits", "in_bounds", "pointwise"]
 
 
 class VIndex:
@@ -95,7 +95,7 @@ class VIndex:
             # One 1-d lazy array of unknown length, alone: x[i] takes it (whole axis per
             # output block), giving unknown chunks, as it always has.
             return getitem(x, idx)
-        return pointwise(x, idx)
+        return pointwise(x, idx, ellipsis_splits(index))
 
 
 def _is_advanced(v: Any) -> bool:
@@ -103,11 +103,28 @@ def _is_advanced(v: Any) -> bool:
     return isinstance(v, (bool, int, np.ndarray)) or (isinstance(v, Array) and v.dtype != bool)
 
 
-def pointwise(x: Array, idx: tuple) -> Array:
+def ellipsis_splits(index: Any) -> bool:
+    """Whether an Ellipsis in the raw ``index`` stands between two advanced indices
+    (arrays, lists, boolean scalars, ints): NumPy then puts the broadcast dimensions first, even
+    when the Ellipsis covers no axis (``a[:, [0, 1], ..., 0]`` on 3-d ``a``)."""
+    if not isinstance(index, tuple) or Ellipsis not in [v for v in index if v is Ellipsis]:
+        return False
+    at = next(i for i, v in enumerate(index) if v is Ellipsis)
+
+    def advanced(v: Any) -> bool:
+        return isinstance(v, (int, np.integer, np.bool_, list, np.ndarray, Array))
+
+    if not any(isinstance(v, (bool, np.bool_, list, np.ndarray, Array)) for v in index):
+        return False  # ints alone are basic indices
+    return any(advanced(v) for v in index[:at]) and any(advanced(v) for v in index[at + 1:])
+
+
+def pointwise(x: Array, idx: tuple, split: bool = False) -> Array:
     """``x[idx]`` for a normalized index (see :func:`.slicing.normalize_index`: one entry
     per axis plus Nones; ints and NumPy integer arrays in bounds and non-negative, lazy
     integer Arrays as given, boolean scalars as Python bools, multi-dimensional masks as
     boolean arrays) with NumPy's advanced-indexing rules (see the module docstring).
+    ``split`` (see :func:`ellipsis_splits`) puts the broadcast dimensions first.
 
     Raises
     ------
@@ -162,7 +179,7 @@ def pointwise(x: Array, idx: tuple) -> Array:
                              "compute_chunk_sizes() first")
     rest = [a for a in range(y.ndim) if a not in adv]
     # NumPy puts the broadcast dims where the indexed axes were only if those are adjacent.
-    adjacent = axes == list(range(axes[0], axes[-1] + 1))
+    adjacent = not split and axes == list(range(axes[0], axes[-1] + 1))
     where = axes[0] if adjacent else 0
     if any(isinstance(v, Array) for v in arrs):
         return _lazy_pointwise(y, axes, arrs, [x_axis.get(a) for a in axes], bshape, rest,
