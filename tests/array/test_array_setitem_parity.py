@@ -270,3 +270,31 @@ def test_supported_index_bounds_and_unsupported_forms():
         with pytest.raises(NotImplementedError):
             x[index] = 1.0
     np.testing.assert_array_equal(run(x), a)
+
+
+def test_every_mix_of_entries_around_an_ellipsis_writes_where_numpy_writes():
+    """ints, slices (a negative step too), None, True, False, one list and an Ellipsis
+    anywhere, on a 3-d array, with a value of the region's shape: NumPy's result."""
+    import itertools
+    a0 = np.arange(60).reshape(3, 4, 5)
+    entries = [slice(None), 0, [1, 0], True, None, slice(3, 0, -2), False]
+    checked = 0
+    for k in (1, 2, 3):
+        for combo in itertools.product(entries, repeat=k):
+            for pos in range(k + 1):
+                index = combo[:pos] + (Ellipsis,) + combo[pos:]
+                if sum(isinstance(v, list) for v in index) > 1:
+                    continue  # several index arrays: not supported
+                try:
+                    region = a0[index].shape
+                except IndexError:
+                    continue
+                value = -np.arange(1, 1 + int(np.prod(region))).reshape(region)
+                expected = a0.copy()
+                expected[index] = value
+                x = ga.from_array(a0, chunks=2)
+                x[index] = value
+                np.testing.assert_array_equal(x.compute(scheduler="sync"), expected,
+                                              err_msg=str(index))
+                checked += 1
+    assert checked > 1000

@@ -34,6 +34,7 @@ from graphengine.collections.array.chunks import chunk_offsets, is_unknown, shap
 from graphengine.collections.array.core import Array, layer_graph
 from graphengine.collections.array.elementwise import new_name
 from graphengine.collections.array.slicing import normalize_index
+from graphengine.collections.array.vindex import ellipsis_splits
 from graphengine.graph.layers import MaterializedLayer
 from graphengine.graph.spec import Ref, Task
 
@@ -107,24 +108,20 @@ class _Plan:
 
     def __init__(self, x: Array, raw: tuple, idx: tuple):
         advanced = any(isinstance(v, (bool, np.ndarray)) for v in idx)
-        # NumPy counts an Ellipsis as a basic index even when it stands for no axis: it
-        # separates the advanced indices around it.
-        ellipsis = next((q for q, v in enumerate(raw) if v is Ellipsis), None)
+        has_ellipsis = any(v is Ellipsis for v in raw)
         self.ranges: dict = {}
         self.flips: dict = {}
         self.array_axis: int | None = None
         self.positions: np.ndarray | None = None
         # NumPy's "full integer index": ints only, no Ellipsis (``()`` on a 0-d array).
-        self.all_ints = ellipsis is None and all(
+        self.all_ints = not has_ellipsis and all(
             isinstance(v, int) and not isinstance(v, bool) for v in idx)
         dims: list = []  # (length, key) of the basic dimensions, in order
         kinds: list = []  # "basic" / "advanced" per index entry, for NumPy's placement
         adv_shapes: list = []
         first_adv = None
         axis = 0
-        for k, v in enumerate(idx):
-            if k == ellipsis:
-                kinds.append("basic")
+        for v in idx:
             if v is None:
                 dims.append((1, -1))
                 kinds.append("basic")
@@ -163,8 +160,10 @@ class _Plan:
                                      shape_text(s) for s in adv_shapes if s)) from None
             at = [i for i, kind in enumerate(kinds) if kind == "advanced"]
             # NumPy puts the advanced dimension in place only if the advanced indices
-            # (ints and boolean scalars included) are adjacent; otherwise it comes first.
-            where = first_adv if at == list(range(at[0], at[-1] + 1)) else 0
+            # (ints and boolean scalars included) are adjacent, with no Ellipsis between
+            # them; otherwise it comes first.
+            adjacent = at == list(range(at[0], at[-1] + 1)) and not ellipsis_splits(raw)
+            where = first_adv if adjacent else 0
             key = -1 if self.array_axis is None else self.array_axis
             dims.insert(where, (self.length, key))
         self.region = tuple(n for n, _ in dims)
