@@ -564,10 +564,13 @@ def test_join_with_suffixes_per_case(case):
     do = gd.from_pandas(other, npartitions=2)
     if not ddf.known_divisions:
         do = do.clear_divisions()
-    out = ddf[["i", "f"]].join(do, lsuffix="_a", rsuffix="_b")
-    exp = pdf[["i", "f"]].join(other, lsuffix="_a", rsuffix="_b")
+    exp = pdf[["i", "f"]].join(other, suffixes=("_a", "_b"))
     # joins on unknown divisions hash the index: sort by it
-    assert_eq(out.compute().sort_index(), exp)
+    for out in (ddf[["i", "f"]].join(do, suffixes=("_a", "_b")),
+                ddf[["i", "f"]].join(do, lsuffix="_a", rsuffix="_b")):  # Dask's spelling
+        assert_eq(out.compute().sort_index(), exp)
+    with pytest.raises(ValueError, match="both 'suffixes' and 'lsuffix'"):
+        ddf.join(do, lsuffix="_a", suffixes=("_a", "_b"))
 
 
 def test_concat_with_mixed_dtypes_and_empty_parts(case):

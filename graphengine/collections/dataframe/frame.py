@@ -144,15 +144,25 @@ class DataFrame(_RowwiseMixin, _Frame):
 
         return merge(self, right, **kwargs)
 
-    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str = "",
-             rsuffix: str = "") -> "DataFrame":
+    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str | None = None,
+             rsuffix: str | None = None, *, suffixes: tuple | None = None) -> "DataFrame":
+        """Join ``other`` on the index (or on column ``on`` of this frame), as pandas.
+
+        ``suffixes=(left, right)`` (pandas 3.1) or ``lsuffix``/``rsuffix`` (earlier
+        pandas and Dask) rename overlapping columns; giving both is a ValueError, as in
+        pandas.
+        """
         from graphengine.collections.dataframe.joins import merge
 
+        if suffixes is not None and (lsuffix is not None or rsuffix is not None):
+            raise ValueError("Cannot specify both 'suffixes' and 'lsuffix'/'rsuffix'.")
+        if suffixes is None:
+            suffixes = (lsuffix or "", rsuffix or "")
         if on is not None:
             return merge(self, other, how=how, left_on=on, right_index=True,
-                         suffixes=(lsuffix, rsuffix))
+                         suffixes=suffixes)
         return merge(self, other, how=how, left_index=True, right_index=True,
-                     suffixes=(lsuffix, rsuffix))
+                     suffixes=suffixes)
 
     def to_parquet(self, path: str, **kwargs: Any) -> Any:
         from graphengine.collections.dataframe.io_parquet import to_parquet
