@@ -524,3 +524,20 @@ def test_the_ravel_method_takes_an_order():
     x = ga.from_array(a, chunks=1)
     np.testing.assert_array_equal(x.ravel("F").compute(scheduler="sync"), a.ravel("F"))
     np.testing.assert_array_equal(x.flatten().compute(scheduler="sync"), a.flatten())
+
+
+@pytest.mark.parametrize("make, kwargs", [
+    (lambda: np.arange(6.0).reshape(2, 3), {"mode": "bogus"}),
+    (lambda: np.zeros((0, 3)), {"mode": "reflect"}),
+    (lambda: np.arange(6.0).reshape(2, 3), {"mode": "maximum", "stat_length": 0}),
+    (lambda: np.arange(6, dtype="i1"), {"constant_values": 300}),
+    (lambda: np.arange(6.0), {"mode": "edge", "constant_values": 3}),
+    (lambda: np.array(3.0), {"mode": "bogus"}),
+])
+def test_pad_raises_numpys_errors_when_the_graph_is_built(make, kwargs):
+    a = make()
+    with pytest.raises(Exception) as expected:
+        np.pad(a, 1 if a.ndim else 0, **kwargs)
+    with pytest.raises(type(expected.value)) as got:
+        ga.pad(ga.from_array(a, chunks=2), 1 if a.ndim else 0, **kwargs)  # no compute
+    assert str(got.value) == str(expected.value)

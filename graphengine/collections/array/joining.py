@@ -11,6 +11,7 @@ must line up are rechunked to a common chunking.
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 from typing import Any
 
@@ -307,6 +308,17 @@ def _pad_block(block: np.ndarray, pad_width: tuple, mode: str, kwargs: dict) -> 
 
 
 @implements(np.pad)
+def _check_pad_like_numpy(x: Array, pw: list, mode: Any, kwargs: dict) -> None:
+    """NumPy's eager errors for ``np.pad`` (an unknown mode or keyword, a zero
+    ``stat_length``, an empty axis padded by a non-constant mode, a constant that does
+    not fit the dtype), from padding a stand-in of at most one element per axis by at
+    most one on each side; a callable mode is not probed (it may have side effects)."""
+    if callable(mode) or any(math.isnan(n) for n in x.shape):
+        return
+    probe = np.zeros(tuple(min(int(n), 1) for n in x.shape), dtype=x.dtype)
+    np.pad(probe, [[min(b, 1), min(a, 1)] for b, a in pw] if x.ndim else 0, mode, **kwargs)
+
+
 def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Array:
     """Pad an array (``np.pad``).
 
@@ -335,7 +347,11 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Ar
         If ``pad_width`` is not of a signed integer type (as NumPy: floats, bools and
         strings are refused rather than truncated).
     ValueError
-        If a width is negative or ``pad_width`` does not broadcast to ``(ndim, 2)``.
+        If a width is negative or ``pad_width`` does not broadcast to ``(ndim, 2)``;
+        and, when the graph is built, NumPy's own errors for the mode and its keywords
+        (an unknown mode, ``stat_length=0``, a non-constant mode on an empty axis).
+    OverflowError
+        For a ``constant_values`` that does not fit the dtype, as NumPy.
     """
     x = asarray(array)
     widths = np.asarray(pad_width)
@@ -345,6 +361,7 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Ar
     if widths.min() < 0:  # an empty pad_width fails here with NumPy's ValueError too
         raise ValueError("index can't contain negative values")
     pw = np.broadcast_to(widths, (x.ndim, 2)).tolist()
+    _check_pad_like_numpy(x, pw, mode, kwargs)
     if mode == "constant":
         value = kwargs.get("constant_values", 0)
         cv = np.broadcast_to(np.asarray(value), (x.ndim, 2)).tolist()
