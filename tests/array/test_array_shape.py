@@ -541,3 +541,11 @@ def test_pad_raises_numpys_errors_when_the_graph_is_built(make, kwargs):
     with pytest.raises(type(expected.value)) as got:
         ga.pad(ga.from_array(a, chunks=2), 1 if a.ndim else 0, **kwargs)  # no compute
     assert str(got.value) == str(expected.value)
+
+
+def test_np_pad_on_an_array_dispatches_to_pad():
+    a = np.arange(6.0).reshape(2, 3)
+    got = np.pad(ga.from_array(a, chunks=2), ((1, 0), (0, 2)), mode="edge")
+    assert isinstance(got, ga.Array)
+    np.testing.assert_array_equal(got.compute(scheduler="sync"),
+                                  np.pad(a, ((1, 0), (0, 2)), mode="edge"))

@@ -307,7 +307,6 @@ def _pad_block(block: np.ndarray, pad_width: tuple, mode: str, kwargs: dict) -> 
     return np.pad(block, pad_width, mode=mode, **kwargs)
 
 
-@implements(np.pad)
 def _check_pad_like_numpy(x: Array, pw: list, mode: Any, kwargs: dict) -> None:
     """NumPy's eager errors for ``np.pad`` (an unknown mode or keyword, a zero
     ``stat_length``, an empty axis padded by a non-constant mode, a constant that does
@@ -319,6 +318,7 @@ def _check_pad_like_numpy(x: Array, pw: list, mode: Any, kwargs: dict) -> None:
     np.pad(probe, [[min(b, 1), min(a, 1)] for b, a in pw] if x.ndim else 0, mode, **kwargs)
 
 
+@implements(np.pad)
 def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Array:
     """Pad an array (``np.pad``).
 
